@@ -1,0 +1,68 @@
+"""The `archspec` command line. Each command lives in its own module with `add(subparsers)`.
+
+Commands import heavy libraries (onnx, torch) inside their handlers, so `check`,
+`summary` and `schema` stay fast and torch-free.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+# Pydantic looks for plugins through every installed distribution's entry points the first time
+# it builds a validator: 50-70 ms, a third of a `summary`. archspec's own models need none.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+
+from archspec.errors import SpecError
+
+COMMANDS = ["check", "summary", "schema", "list"]  # module names in archspec.cli
+EXIT_OK, EXIT_SPEC, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A bad command-line argument: exit 2 with the message."""
+
+
+def parser() -> argparse.ArgumentParser:
+    from archspec import __version__
+
+    p = argparse.ArgumentParser(prog="archspec", description="Neural-network architectures as data: "
+                                "check, summarise and compile YAML specs.")
+    p.add_argument("--version", action="version", version=f"archspec {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"archspec.cli.{name.replace('-', '_')}").add(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except SpecError as e:
+        print(e.report(), file=sys.stderr)
+        n = len(e.diagnostics)
+        print(f"{n} error{'s' if n > 1 else ''}", file=sys.stderr)
+        return EXIT_SPEC
+    except UsageError as e:
+        print(f"archspec: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def parse_input(text: str | None) -> tuple[int, ...] | None:
+    """`--input 3x224x224` as a shape."""
+    if text is None:
+        return None
+    try:
+        shape = tuple(int(x) for x in text.lower().split("x"))
+    except ValueError:
+        raise UsageError(f"--input takes CxHxW (e.g. 3x224x224), got '{text}'") from None
+    if not 1 <= len(shape) <= 3 or min(shape) <= 0:
+        raise UsageError(f"--input takes 1 to 3 positive sizes, got '{text}'")
+    return shape

@@ -1,0 +1,25 @@
+"""`archspec schema`: write the JSON Schema of spec files (for editors)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def add(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("schema", help="write the JSON Schema of spec files")
+    p.add_argument("-o", "--output", help="file to write (default: stdout)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from archspec.io import write_atomic
+    from archspec.schema import json_schema
+
+    text = json.dumps(json_schema(), indent=1) + "\n"
+    if args.output:
+        write_atomic(args.output, text.encode())
+        print(f"wrote {args.output}")
+    else:
+        print(text, end="")
+    return 0

@@ -1,0 +1,93 @@
+"""Diagnostics for people: position, node path, what was got and expected, a hint.
+
+Every user error in a spec becomes a :class:`Diagnostic`. Stages collect them
+and raise one :class:`SpecError` holding all that are independent, so a user
+fixes a spec in one round instead of one error per run.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from archspec.source import Pos
+
+
+@dataclass
+class Diagnostic:
+    message: str
+    pos: Pos | None = None
+    path: str = ""
+    hint: str = ""
+    notes: list[tuple[Pos, str]] = field(default_factory=list)
+
+    def format(self, sources: dict[str, str] | None = None) -> str:
+        where = f"{self.pos}: " if self.pos else ""
+        what = f"{self.path}: " if self.path else ""
+        lines = [f"{where}error: {what}{self.message}"]
+        if self.pos:
+            lines += _excerpt(self.pos, sources)
+        for pos, note in self.notes:
+            lines.append(f"  note: {pos}: {note}")
+        if self.hint:
+            lines.append(f"  hint: {self.hint}")
+        return "\n".join(lines)
+
+
+class SpecError(Exception):
+    """One or more problems in a spec. `str()` gives the formatted report."""
+
+    def __init__(self, diagnostics: list[Diagnostic] | Diagnostic):
+        self.diagnostics = diagnostics if isinstance(diagnostics, list) else [diagnostics]
+        super().__init__(self.report())
+
+    def report(self) -> str:
+        return "\n".join(d.format() for d in self.diagnostics)
+
+
+class Collector:
+    """Gathers diagnostics during a stage; `raise_if_any` ends the stage."""
+
+    def __init__(self, limit: int = 50):
+        self.items: list[Diagnostic] = []
+        self.limit = limit
+
+    def add(self, message: str, pos: Pos | None = None, path: str = "", hint: str = "",
+            notes: list[tuple[Pos, str]] | None = None) -> None:
+        if len(self.items) < self.limit:
+            self.items.append(Diagnostic(message, pos, path, hint, list(notes or [])))
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise SpecError(list(self.items))
+
+
+def did_you_mean(word: str, choices: object) -> str:
+    """A hint naming the closest of `choices`, or listing a few if none is close."""
+    names = sorted(str(c) for c in choices)
+    close = difflib.get_close_matches(str(word), names, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    if not names:
+        return ""
+    shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+    return f"expected one of: {shown}"
+
+
+@lru_cache(maxsize=64)
+def _lines(file: str) -> tuple[str, ...]:
+    try:
+        return tuple(Path(file).read_text(encoding="utf-8").splitlines())
+    except (OSError, UnicodeDecodeError):
+        return ()
+
+
+def _excerpt(pos: Pos, sources: dict[str, str] | None) -> list[str]:
+    lines = sources[pos.file].splitlines() if sources and pos.file in sources else _lines(pos.file)
+    if not 0 < pos.line <= len(lines):
+        return []
+    gutter = str(pos.line)
+    pad = " " * len(gutter)
+    return [f" {gutter} | {lines[pos.line - 1]}", f" {pad} | {' ' * (pos.col - 1)}^"]

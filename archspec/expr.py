@@ -1,0 +1,144 @@
+"""Safe arithmetic in specs: `$name` and `${expression}`.
+
+Expressions are parsed with Python's `ast` and checked against a whitelist of
+node types; they are evaluated by walking that tree, never by `eval`. Names
+resolve to block args (and loop variables); a few pure functions are allowed.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import operator
+import re
+from functools import lru_cache
+
+_NAME = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
+_WHOLE = re.compile(r"^\$\{(.*)\}$", re.S)
+_PART = re.compile(r"\$\{([^}]*)\}")
+
+_BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+           ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
+           ast.Pow: operator.pow}
+_UNOPS = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_}
+_CMPOPS = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt,
+           ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge}
+FUNCTIONS = {"min": min, "max": max, "int": int, "float": float, "round": round,
+             "abs": abs, "floor": math.floor, "ceil": math.ceil, "sqrt": math.sqrt,
+             "len": len, "sum": sum}
+_MAX_POW = 64  # keeps `2 ** 10 ** 10` from hanging the checker
+
+
+class ExprError(ValueError):
+    """A malformed or disallowed expression, or one that failed to evaluate."""
+
+
+def is_expr(value: object) -> bool:
+    return isinstance(value, str) and "$" in value
+
+
+@lru_cache(maxsize=4096)
+def parse(text: str) -> ast.expr:
+    """Parse and whitelist one expression body (without `${` `}`)."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval").body
+    except SyntaxError as e:
+        raise ExprError(f"invalid expression '{text}': {e.msg}") from None
+    for node in ast.walk(tree):
+        _check(node, text)
+    return tree
+
+
+def _check(node: ast.AST, text: str) -> None:
+    allowed = (ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.IfExp, ast.Constant,
+               ast.Name, ast.Load, ast.Call, ast.Subscript, ast.List, ast.Tuple, ast.Slice,
+               ast.And, ast.Or, *_BINOPS, *_UNOPS, *_CMPOPS)
+    if not isinstance(node, allowed):
+        raise ExprError(f"'{type(node).__name__}' is not allowed in expression '{text}'")
+    if isinstance(node, ast.Call) and (
+            not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS or node.keywords):
+        raise ExprError(f"only the functions {', '.join(sorted(FUNCTIONS))} may be called "
+                            f"in expression '{text}'")
+    if isinstance(node, ast.Constant) and not isinstance(node.value, (int, float, str, bool)):
+        raise ExprError(f"constant {node.value!r} is not allowed in expression '{text}'")
+
+
+def evaluate(text: str, env: dict[str, object]) -> object:
+    """Evaluate a whole-value reference (`$x`, `${x * 2}`) or interpolate `a${i}b` into a str."""
+    m = _NAME.match(text)
+    if m:
+        return _lookup(m.group(1), env)
+    m = _WHOLE.match(text)
+    if m and "${" not in m.group(1):
+        return _eval(parse(m.group(1)), env)
+    if "${" in text:
+        return _PART.sub(lambda part: str(_eval(parse(part.group(1)), env)), text)
+    raise ExprError(f"'{text}': use $name or ${{expression}}")
+
+
+def _lookup(name: str, env: dict[str, object]) -> object:
+    if name in env:
+        return env[name]
+    if name in FUNCTIONS:
+        return FUNCTIONS[name]
+    import difflib
+
+    close = difflib.get_close_matches(name, list(env), n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else (
+        f"; defined here: {', '.join(sorted(env))}" if env else "; no args are defined here")
+    raise ExprError(f"undefined name '{name}'{hint}")
+
+
+def _eval(node: ast.expr, env: dict[str, object]) -> object:
+    try:
+        return _walk(node, env)
+    except ExprError:
+        raise
+    except (ArithmeticError, TypeError, ValueError, IndexError, KeyError) as e:
+        raise ExprError(f"cannot evaluate '{ast.unparse(node)}': {e}") from None
+
+
+def _walk(n: ast.expr, env: dict[str, object]) -> object:
+    if isinstance(n, ast.Constant):
+        return n.value
+    if isinstance(n, ast.Name):
+        return _lookup(n.id, env)
+    if isinstance(n, ast.BinOp):
+        left, right = _walk(n.left, env), _walk(n.right, env)
+        if isinstance(n.op, ast.Pow) and isinstance(right, (int, float)) and abs(right) > _MAX_POW:
+            raise ExprError(f"exponent {right} is too large")
+        return _BINOPS[type(n.op)](left, right)
+    if isinstance(n, ast.UnaryOp):
+        return _UNOPS[type(n.op)](_walk(n.operand, env))
+    if isinstance(n, ast.BoolOp):
+        values = (_walk(v, env) for v in n.values)
+        return all(values) if isinstance(n.op, ast.And) else any(values)
+    if isinstance(n, ast.Compare):
+        left = _walk(n.left, env)
+        for op, comp in zip(n.ops, n.comparators):
+            right = _walk(comp, env)
+            if not _CMPOPS[type(op)](left, right):
+                return False
+            left = right
+        return True
+    if isinstance(n, ast.IfExp):
+        return _walk(n.body, env) if _walk(n.test, env) else _walk(n.orelse, env)
+    if isinstance(n, ast.Call):
+        return _lookup(n.func.id, env)(*(_walk(a, env) for a in n.args))  # type: ignore[attr-defined]
+    if isinstance(n, ast.Subscript):
+        return _walk(n.value, env)[_walk(n.slice, env)]  # type: ignore[index]
+    if isinstance(n, ast.Slice):
+        parts = (None if p is None else _walk(p, env) for p in (n.lower, n.upper, n.step))
+        return slice(*parts)
+    if isinstance(n, (ast.List, ast.Tuple)):
+        return [_walk(e, env) for e in n.elts]
+    raise ExprError(f"unsupported expression '{ast.unparse(n)}'")  # unreachable after _check
+
+
+def substitute(value: object, env: dict[str, object]) -> object:
+    """Resolve expressions inside a plain value (scalars and lists; not mappings)."""
+    if isinstance(value, str) and "$" in value:
+        return evaluate(value, env)
+    if isinstance(value, list):
+        return [substitute(v, env) for v in value]
+    return value

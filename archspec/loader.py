@@ -1,0 +1,144 @@
+"""Finding and reading spec files: built-in names, YAML errors, `extends` and `include`.
+
+Includes and bases are confined to allowed roots (the top spec's folder, the
+built-in specs and any roots the caller adds), so a spec cannot read files from
+elsewhere on the machine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from archspec.errors import Collector, Diagnostic, SpecError, did_you_mean
+from archspec.source import Pos, SDict, load_yaml
+
+BUILTIN_DIR = Path(__file__).parent / "specs"
+MERGED_KEYS = ("args", "blocks")  # merged key by key with a base; every other key replaces
+
+
+def builtin_names() -> list[str]:
+    return sorted(p.stem for p in BUILTIN_DIR.glob("*.yaml"))
+
+
+def find_spec(spec: str | Path) -> Path:
+    """A path, or the name of a built-in spec."""
+    path = Path(spec)
+    if path.is_file():
+        return path
+    builtin = BUILTIN_DIR / f"{spec}.yaml"
+    if not str(spec).endswith((".yaml", ".yml")) and builtin.is_file():
+        return builtin
+    raise SpecError(Diagnostic(f"no spec file or built-in spec named '{spec}'",
+                               hint=did_you_mean(str(spec), builtin_names())))
+
+
+@dataclass
+class Source:
+    """A spec merged with its bases, and the blocks of its includes."""
+
+    raw: SDict
+    path: Path
+    blocks: dict[str, tuple[SDict, Pos | None]] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+
+    def text(self) -> str:
+        """All source text that defines the model, for hashing."""
+        return "\n".join(p.read_text(encoding="utf-8") for p in self.files)
+
+
+def read(path: Path, roots: list[Path] | None = None) -> Source:
+    path = path.resolve()
+    allowed = [path.parent, BUILTIN_DIR.resolve(), *(r.resolve() for r in roots or [])]
+    errors = Collector()
+    files: list[Path] = []
+    raw = _with_bases(path, allowed, errors, files, ())
+    errors.raise_if_any()
+    src = Source(raw, path, files=files)
+    _collect_blocks(src, raw, path, allowed, errors, ())
+    errors.raise_if_any()
+    return src
+
+
+def parse_file(path: Path) -> SDict:
+    """One YAML file as an SDict; syntax errors become diagnostics at their line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise SpecError(Diagnostic(f"cannot read {path}: {e}")) from None
+    try:
+        data = load_yaml(text, str(path))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        pos = Pos(str(path), mark.line + 1, mark.column + 1) if mark else None
+        problem = getattr(e, "problem", None) or str(e)
+        context = getattr(e, "context", None)
+        msg = f"YAML syntax: {problem}" + (f" ({context})" if context else "")
+        raise SpecError(Diagnostic(msg, pos)) from None
+    if not isinstance(data, SDict):
+        raise SpecError(Diagnostic("a spec file must be a YAML mapping", Pos(str(path), 1, 1)))
+    return data
+
+
+def _resolve(ref: str, base: Path, pos: Pos | None, allowed: list[Path], errors: Collector) -> Path | None:
+    target = (base.parent / ref).resolve() if not ref.startswith("builtin:") else (
+        BUILTIN_DIR / ref.removeprefix("builtin:")).resolve()
+    if not any(target.is_relative_to(root) for root in allowed):
+        errors.add(f"'{ref}' is outside the allowed roots", pos,
+                   hint="allowed: " + ", ".join(str(r) for r in allowed))
+        return None
+    if not target.is_file():
+        errors.add(f"cannot find '{ref}' (looked at {target})", pos)
+        return None
+    return target
+
+
+def _with_bases(path: Path, allowed: list[Path], errors: Collector, files: list[Path],
+                chain: tuple[Path, ...]) -> SDict:
+    raw = parse_file(path)
+    files.append(path)
+    base_ref = raw.get("extends")
+    if not isinstance(base_ref, str):
+        return raw
+    pos = raw.at("extends")
+    if path in chain:
+        errors.add("'extends' forms a cycle", pos)
+        return raw
+    target = _resolve(base_ref, path, pos, allowed, errors)
+    if target is None:
+        return raw
+    base = _with_bases(target, allowed, errors, files, (*chain, path))
+    return _merge(base, raw)
+
+
+def _merge(base: SDict, child: SDict) -> SDict:
+    out = SDict({**base, **child})
+    out.pos = child.pos
+    out.key_pos = {**base.key_pos, **child.key_pos}
+    out.val_pos = {**base.val_pos, **child.val_pos}
+    for key in MERGED_KEYS:
+        if isinstance(base.get(key), SDict) and isinstance(child.get(key), SDict):
+            out[key] = _merge(base[key], child[key])
+    out.pop("extends", None)
+    return out
+
+
+def _collect_blocks(src: Source, raw: SDict, path: Path, allowed: list[Path], errors: Collector,
+                    chain: tuple[Path, ...]) -> None:
+    """Blocks of included libraries first, so the including file's own blocks override them."""
+    includes = raw.get("include") or []
+    if isinstance(includes, list):
+        for i, ref in enumerate(includes):
+            pos = includes.at(i) if hasattr(includes, "at") else raw.at("include")
+            target = _resolve(str(ref), path, pos, allowed, errors)
+            if target is None or target in chain:
+                continue
+            lib = parse_file(target)
+            src.files.append(target)
+            _collect_blocks(src, lib, target, allowed, errors, (*chain, path))
+    blocks = raw.get("blocks")
+    if isinstance(blocks, SDict):
+        for name, body in blocks.items():
+            src.blocks[name] = (body, blocks.key_pos.get(name))

@@ -1,0 +1,91 @@
+"""The user-facing Model: a loaded, expanded spec with its costs and backends."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from archspec.expand import expand
+from archspec.ir import Graph
+from archspec.loader import Source, find_spec, read
+from archspec.spec import SpecFile
+
+if TYPE_CHECKING:
+    from archspec.summary import Table
+
+
+class Model:
+    """A spec expanded to its IR. Backends are reached through methods that import them lazily."""
+
+    def __init__(self, graph: Graph, source: Source):
+        self.graph = graph
+        self.source = source
+
+    @property
+    def name(self) -> str:
+        return self.graph.name
+
+    @cached_property
+    def spec(self) -> SpecFile:
+        return SpecFile.model_validate(self.source.raw)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return self.graph.nodes[self.graph.input].shape
+
+    @cached_property
+    def _totals(self) -> dict[str, int]:
+        return self.graph.totals()
+
+    @property
+    def params(self) -> int:
+        """Trainable parameters of the eval graph (BN gamma/beta included, running stats not)."""
+        return self._totals["params"]
+
+    @property
+    def buffers(self) -> int:
+        return self._totals["buffers"]
+
+    @property
+    def macs(self) -> int:
+        """Conv and linear multiply-adds at batch 1, eval graph."""
+        return self._totals["macs"]
+
+    @property
+    def train_params(self) -> int:
+        """Parameters of the train graph, train-only heads included."""
+        return self.graph.totals(train=True)["params"]
+
+    @cached_property
+    def spec_hash(self) -> str:
+        return hashlib.sha256(self.source.text().encode()).hexdigest()
+
+    def table(self, depth: int | None = None) -> Table:
+        from archspec.summary import Table
+
+        return Table.of(self, depth)
+
+    def summary(self, depth: int | None = None) -> str:
+        return self.table(depth).render()
+
+    def __repr__(self) -> str:
+        return f"<Model {self.name}: {self.params:,} params, {self.macs:,} MACs>"
+
+
+def load(spec: str | Path, input_shape: tuple[int, ...] | None = None,
+         roots: list[Path] | None = None) -> Model:
+    """Load a spec by path or built-in name. Raises SpecError listing every problem found."""
+    src = read(find_spec(spec), roots)
+    return Model(expand(src, input_shape), src)
+
+
+def loads(text: str, name: str = "<string>.yaml", **kw: Any) -> Model:
+    """Load a spec from a string (written to a temporary file so errors can quote its lines)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / name
+        path.write_text(text, encoding="utf-8")
+        return load(path, **kw)

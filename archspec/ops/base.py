@@ -1,0 +1,114 @@
+"""The op protocol and registry.
+
+An op class holds everything about one op (design principle 1): its params
+model, shape rule, the weights and buffers it owns, its MACs, and its lowerings
+(`onnx`, `torch`). Shapes here are per sample: the batch dim is symbolic and
+left out, so a conv output is (C, H, W) and a linear output (F,).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+Shape = tuple[int, ...]
+
+
+class OpError(ValueError):
+    """A params or shape problem found by an op; the expander adds position and path."""
+
+    def __init__(self, message: str, hint: str = ""):
+        super().__init__(message)
+        self.hint = hint
+
+
+class Params(BaseModel):
+    """Base of every op's params: unknown keys are errors, values are not coerced from str."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+
+class NoParams(Params):
+    pass
+
+
+class Op:
+    """One op. Subclasses set `name`, `Params`, and override what applies to them."""
+
+    name: ClassVar[str]
+    Params: ClassVar[type[Params]] = NoParams
+    arity: ClassVar[int | None] = 1  # inputs taken; None: two or more
+    shorthand: ClassVar[str | None] = None  # param set by a bare scalar: `dropout: 0.3`
+
+    def shape(self, p: Any, ins: list[Shape]) -> Shape:
+        """Output shape (batch excluded). Elementwise by default."""
+        return ins[0]
+
+    def weights(self, p: Any, ins: list[Shape], out: Shape) -> dict[str, Shape]:
+        """Trainable tensors this op owns, by local name (the state_dict suffix)."""
+        return {}
+
+    def buffers(self, p: Any, ins: list[Shape], out: Shape) -> dict[str, Shape]:
+        """Non-trainable state (BN running statistics)."""
+        return {}
+
+    def macs(self, p: Any, ins: list[Shape], out: Shape) -> int:
+        """Multiply-adds at batch 1 (conv and linear only, torchvision's convention)."""
+        return 0
+
+    def summary(self, p: Any) -> str:
+        """Key params in a few characters, for tables and drawings."""
+        return ""
+
+
+REGISTRY: dict[str, Op] = {}
+
+
+def register(cls: type[Op]) -> type[Op]:
+    if cls.name in REGISTRY:
+        raise RuntimeError(f"op '{cls.name}' is registered twice")
+    REGISTRY[cls.name] = cls()
+    return cls
+
+
+# ---- helpers shared by ops -------------------------------------------------------------
+
+
+def pair(v: int | list[int] | tuple[int, ...]) -> tuple[int, int]:
+    """An int or [h, w] as (h, w)."""
+    if isinstance(v, int):
+        return (v, v)
+    return (v[0], v[1])
+
+
+def pads(v: int | list[int] | tuple[int, ...]) -> tuple[int, int, int, int]:
+    """Padding as (top, left, bottom, right) from an int, [h, w] or [top, left, bottom, right]."""
+    if isinstance(v, int):
+        return (v, v, v, v)
+    if len(v) == 2:
+        return (v[0], v[1], v[0], v[1])
+    return (v[0], v[1], v[2], v[3])
+
+
+def need_image(ins: list[Shape], what: str) -> tuple[int, int, int]:
+    if len(ins[0]) != 3:
+        raise OpError(f"{what} needs a [N,C,H,W] input, got {fmt(ins[0])}",
+                      "flatten only after the last spatial op")
+    c, h, w = ins[0]
+    return c, h, w
+
+
+def fmt(shape: Shape) -> str:
+    return "[" + ",".join(["N", *map(str, shape)]) + "]"
+
+
+def window_out(size: int, k: int, s: int, p0: int, p1: int, d: int = 1, ceil: bool = False) -> int:
+    """PyTorch's output size for a conv/pool window along one axis."""
+    span = size + p0 + p1 - d * (k - 1) - 1
+    if not ceil:
+        return span // s + 1
+    out = -(-span // s) + 1
+    if (out - 1) * s >= size + p0:  # the last window must start inside the input or left pad
+        out -= 1
+    return out

@@ -1,0 +1,69 @@
+"""Convolution (1x1 included)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, PositiveInt, model_validator
+
+from archspec.ops.base import Op, OpError, Params, Shape, fmt, need_image, pads, pair, register, window_out
+
+PerAxis = PositiveInt | Annotated[list[PositiveInt], Field(min_length=2, max_length=2)]
+Padding = Annotated[int, Field(ge=0)] | Annotated[list[Annotated[int, Field(ge=0)]],
+                                                  Field(min_length=2, max_length=4)]
+
+
+class ConvParams(Params):
+    out: PositiveInt
+    kernel: PerAxis
+    stride: PerAxis = 1
+    pad: Padding = 0
+    dilation: PerAxis = 1
+    groups: PositiveInt = 1
+    bias: bool = True
+
+    @model_validator(mode="after")
+    def _pad_arity(self) -> ConvParams:
+        if isinstance(self.pad, list) and len(self.pad) == 3:
+            raise ValueError("pad takes an int, [h, w] or [top, left, bottom, right]")
+        return self
+
+
+@register
+class Conv(Op):
+    """2-D convolution: y[o] = b[o] + sum_{i in group(o)} W[o, i] * x[i].
+
+    kernel, stride and dilation take an int or [h, w]; pad an int, [h, w] or
+    [top, left, bottom, right]. Weight (out, in/groups, kh, kw), bias (out,).
+    """
+
+    name = "conv"
+    Params = ConvParams
+
+    def shape(self, p: ConvParams, ins: list[Shape]) -> Shape:
+        c, h, w = need_image(ins, "conv")
+        if c % p.groups or p.out % p.groups:
+            raise OpError(f"groups={p.groups} must divide both in channels ({c}) and out ({p.out})")
+        (kh, kw), (sh, sw), (dh, dw) = pair(p.kernel), pair(p.stride), pair(p.dilation)
+        t, left, b, r = pads(p.pad)
+        oh, ow = window_out(h, kh, sh, t, b, dh), window_out(w, kw, sw, left, r, dw)
+        if oh <= 0 or ow <= 0:
+            raise OpError(f"output size {oh}x{ow} is not positive: a {kh}x{kw} kernel "
+                          f"(dilation {dh}x{dw}) does not fit the input {fmt(ins[0])}",
+                          "pad the input, use a smaller kernel, or remove a downsampling layer")
+        return (p.out, oh, ow)
+
+    def weights(self, p: ConvParams, ins: list[Shape], out: Shape) -> dict[str, Shape]:
+        w = {"weight": (p.out, ins[0][0] // p.groups, *pair(p.kernel))}
+        return w | {"bias": (p.out,)} if p.bias else w
+
+    def macs(self, p: ConvParams, ins: list[Shape], out: Shape) -> int:
+        kh, kw = pair(p.kernel)
+        return out[0] * out[1] * out[2] * (ins[0][0] // p.groups) * kh * kw
+
+    def summary(self, p: ConvParams) -> str:
+        kh, kw = pair(p.kernel)
+        s = f"{kh}x{kw}, {p.out}"
+        if p.stride != 1:
+            s += f", /{p.stride}"
+        return s + (f", g{p.groups}" if p.groups > 1 else "")

@@ -1,0 +1,74 @@
+"""Max, average and global average pooling."""
+
+from __future__ import annotations
+
+from pydantic import model_validator
+
+from archspec.ops.base import Op, OpError, Params, Shape, fmt, need_image, pads, pair, register, window_out
+from archspec.ops.conv import Padding, PerAxis
+
+
+class PoolParams(Params):
+    kernel: PerAxis
+    stride: PerAxis | None = None  # default: the kernel, as in PyTorch
+    pad: Padding = 0
+    ceil_mode: bool = False
+
+    @model_validator(mode="after")
+    def _pad_fits(self) -> PoolParams:
+        kh, kw = pair(self.kernel)
+        t, left, b, r = pads(self.pad)
+        if max(t, b) * 2 > kh or max(left, r) * 2 > kw:
+            raise ValueError("pad must be at most half the kernel size")
+        return self
+
+    def strides(self) -> tuple[int, int]:
+        return pair(self.stride if self.stride is not None else self.kernel)
+
+
+class AvgPoolParams(PoolParams):
+    count_include_pad: bool = True
+
+
+class _Pool(Op):
+    def shape(self, p: PoolParams, ins: list[Shape]) -> Shape:
+        c, h, w = need_image(ins, self.name)
+        (kh, kw), (sh, sw) = pair(p.kernel), p.strides()
+        t, left, b, r = pads(p.pad)
+        oh = window_out(h, kh, sh, t, b, ceil=p.ceil_mode)
+        ow = window_out(w, kw, sw, left, r, ceil=p.ceil_mode)
+        if oh <= 0 or ow <= 0:
+            raise OpError(f"output size {oh}x{ow} is not positive: a {kh}x{kw} window does not "
+                          f"fit the input {fmt(ins[0])}", "remove a downsampling layer or pad")
+        return (c, oh, ow)
+
+    def summary(self, p: PoolParams) -> str:
+        kh, kw = pair(p.kernel)
+        return f"{kh}x{kw}, /{p.strides()[0]}"
+
+
+@register
+class MaxPool(_Pool):
+    """Max pooling: y = max over each window (padding counts as -inf)."""
+
+    name = "maxpool"
+    Params = PoolParams
+
+
+@register
+class AvgPool(_Pool):
+    """Average pooling: y = mean over each window (padding included unless count_include_pad: false)."""
+
+    name = "avgpool"
+    Params = AvgPoolParams
+
+
+@register
+class GlobalAvgPool(Op):
+    """Global average pooling: y[c] = mean over H, W of x[c]; output [N, C, 1, 1]."""
+
+    name = "global_avgpool"
+
+    def shape(self, p: Params, ins: list[Shape]) -> Shape:
+        c, _, _ = need_image(ins, "global_avgpool")
+        return (c, 1, 1)
