@@ -1,0 +1,312 @@
+"""The training loop: epochs of optimizer steps, evaluation, metrics, checkpoints, resume.
+
+Resume is exact: a checkpoint holds the model, optimizer, loss scaler, step counters (the
+learning rate is a function of the step), every RNG of every process, and the position in the
+epoch; the data order and augmentation depend only on (seed, epoch, index). A run resumed
+from any checkpoint ends with the weights of the uninterrupted run (same seed, deterministic
+kernels, same number of processes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from archspec.errors import Diagnostic, SpecError
+from archspec.io import write_atomic
+from archspec.model import Model
+from archspec.train import checkpoint as ckpt
+from archspec.train import distributed as D
+from archspec.train.data import TrainData, load_data
+from archspec.train.net import aux_outputs, build_model, main_output, split_outputs
+from archspec.train.optim import lr_at, make_optimizer, set_lr
+from archspec.train.recipe import Recipe, recipe_from_dict
+
+AUX_WEIGHT = 0.3  # GoogLeNet's weight of an auxiliary classifier's loss
+METRICS = "metrics.jsonl"
+Log = Callable[[str], None]
+
+
+@dataclass
+class Progress:
+    """Where a run is; saved in every checkpoint."""
+
+    epoch: int = 0  # epochs completed
+    step: int = 0  # optimizer steps done in the current epoch
+    global_step: int = 0
+    best_acc: float = -1.0
+    best_epoch: int = 0
+    seconds: float = 0.0  # time spent in the current epoch before a resume
+
+
+@dataclass
+class Tally:
+    """Running sums of one epoch on one process: loss x samples, correct, samples."""
+
+    loss: float = 0.0
+    correct: float = 0.0
+    n: float = 0.0
+    parts: list[torch.Tensor] = field(default_factory=list, repr=False)
+
+    def add(self, loss: torch.Tensor, logits: torch.Tensor, y: torch.Tensor) -> None:
+        self.parts.append(torch.stack([loss.detach().float() * len(y), (logits.argmax(1) == y).sum().float()]))
+        self.n += len(y)
+
+    def flush(self) -> None:  # one device sync per flush, not per step
+        if self.parts:
+            s = torch.stack(self.parts).sum(0).tolist()
+            self.loss, self.correct, self.parts = self.loss + s[0], self.correct + s[1], []
+
+    def sums(self) -> list[float]:
+        self.flush()
+        return [self.loss, self.correct, self.n]
+
+
+def pick_device(choice: str, world: D.World) -> torch.device:
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise SpecError(Diagnostic("device cuda was asked for, but torch sees no CUDA device",
+                                   hint="use --device cpu (or auto), or install a CUDA build of torch"))
+    if choice == "cpu" or not torch.cuda.is_available():
+        return torch.device("cpu")
+    return torch.device("cuda", world.local_rank)
+
+
+class Trainer:
+    def __init__(self, model: Model, recipe: Recipe, out: Path, world: D.World, device: torch.device,
+                 log: Log | None):
+        self.model, self.recipe, self.out, self.world, self.device = model, recipe, out, world, device
+        self.log = log if (log and world.main) else (lambda s: None)
+        self.data: TrainData = load_data(model, recipe, world.size)  # data errors before any training
+        if recipe.deterministic:
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            torch.use_deterministic_algorithms(True)
+            torch.backends.cudnn.benchmark = False
+        self.net = build_model(model, recipe.seed).to(self.device)
+        self.main, self.aux = main_output(model), aux_outputs(model)
+        unknown = sorted(set(recipe.loss_weights) - set(self.aux))
+        if unknown:
+            raise recipe.error(f"loss_weights names {', '.join(unknown)}, not train-only outputs of "
+                               f"'{model.name}' ({', '.join(self.aux) or 'it has none'})", "loss_weights")
+        self.ddp = self.net
+        if world.size > 1:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.ddp = nn.parallel.DistributedDataParallel(self.net, device_ids=ids)
+        self.opt = make_optimizer(self.net, recipe.optimizer)
+        amp_dtype = torch.float16 if self.device.type == "cuda" else torch.bfloat16
+        self.autocast = lambda: torch.autocast(self.device.type, amp_dtype, enabled=recipe.amp)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=recipe.amp and amp_dtype == torch.float16)
+        self.progress, self.tally = Progress(), Tally()
+        seed = recipe.seed + world.rank  # dropout masks differ between replicas
+        random.seed(seed)
+        np.random.seed(seed % 2**32)
+        torch.manual_seed(seed)
+
+    # ---- checkpoints ------------------------------------------------------------------
+
+    def payload(self) -> dict[str, Any] | None:
+        """The checkpoint (on rank 0; None elsewhere). Called by every process: it gathers their RNGs."""
+        mine = {"rng": ckpt.rng_state(), "tally": self.tally.sums()}
+        ranks = D.gather(mine, self.world)
+        if not self.world.main:
+            return None
+        return {"format": ckpt.FORMAT, "version": ckpt.VERSION,
+                "spec": {"name": self.model.name, "hash": self.model.spec_hash},
+                "recipe": self.recipe.model_dump(mode="json"), "world": self.world.size,
+                "model": self.net.state_dict(), "optimizer": self.opt.state_dict(),
+                "scaler": self.scaler.state_dict(), "progress": asdict(self.progress), "ranks": ranks}
+
+    def save(self, best: bool = False) -> None:
+        data = self.payload()
+        if data is None:
+            return
+        ckpt.save(self.out / "last.pt", data)
+        if best:
+            ckpt.save(self.out / "best.pt", data)
+            meta = {"spec": self.model.name, "spec_hash": self.model.spec_hash,
+                    "epoch": str(self.progress.epoch), "val_acc": f"{self.progress.best_acc:.6f}"}
+            ckpt.save_safetensors(self.out / "best.safetensors", self.net.state_dict(), meta)
+
+    def restore(self, data: dict[str, Any]) -> None:
+        if data["spec"]["hash"] != self.model.spec_hash:
+            raise SpecError(Diagnostic(f"{self.out}/last.pt was trained from a different version of spec "
+                                       f"'{data['spec']['name']}'", hint="resume with the spec the run started with"))
+        if data["world"] != self.world.size:
+            raise SpecError(Diagnostic(f"the run used {data['world']} process(es); resume it with as many "
+                                       f"(this is {self.world.size})"))
+        self.net.load_state_dict(data["model"])
+        self.opt.load_state_dict(data["optimizer"])
+        self.scaler.load_state_dict(data["scaler"])
+        self.progress = Progress(**data["progress"])
+        mine = data["ranks"][self.world.rank]
+        self.tally = Tally(*mine["tally"])
+        ckpt.set_rng_state(mine["rng"])
+
+    # ---- one epoch --------------------------------------------------------------------
+
+    def loss(self, out: Any, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        logits, aux = split_outputs(out, self.main)
+        ls = self.recipe.label_smoothing
+        loss = F.cross_entropy(logits, y, label_smoothing=ls)
+        for name, a in aux.items():
+            loss = loss + self.recipe.loss_weights.get(name, AUX_WEIGHT) * F.cross_entropy(a, y, label_smoothing=ls)
+        return loss, logits
+
+    def step(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        r, p = self.recipe, self.progress
+        set_lr(self.opt, lr_at(r.schedule, r.optimizer.lr, p.global_step / self.data.steps_per_epoch, r.epochs))
+        with self.autocast():
+            loss, logits = self.loss(self.ddp(x), y)
+        self.opt.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.opt)
+        self.scaler.update()
+        self.tally.add(loss, logits, y)
+        p.step += 1
+        p.global_step += 1
+
+    def train_epoch(self, bar: Any) -> None:
+        p, every = self.progress, self.recipe.checkpoint.every_steps
+        pin = self.device.type == "cuda"
+        self.ddp.train()
+        start = time.perf_counter() - p.seconds
+        for x, y in self.data.train_loader(p.epoch, p.step, self.world.rank, self.world.size, pin):
+            self.step(x.to(self.device, non_blocking=pin), y.to(self.device, non_blocking=pin))
+            bar.update(1)
+            if p.step % 10 == 0 or p.step == self.data.steps_per_epoch:
+                loss, correct, n = self.tally.sums()
+                secs = time.perf_counter() - start
+                bar.set_postfix_str(f"loss {loss / n:.4f} acc {100 * correct / n:.1f}% "
+                                    f"{n * self.world.size / max(secs, 1e-9):.0f} img/s")
+            if every and p.global_step % every == 0 and p.step < self.data.steps_per_epoch:
+                p.seconds = time.perf_counter() - start
+                self.save()
+        p.seconds = time.perf_counter() - start
+
+    @torch.no_grad()
+    def evaluate(self) -> tuple[float, float]:
+        """Validation (loss, accuracy) over all processes; each evaluates its own shard."""
+        self.net.eval()  # the bare module: shards differ in length, so no DDP collectives here
+        pin = self.device.type == "cuda"
+        sums = torch.zeros(3, dtype=torch.float64, device=self.device)
+        for x, y in self.data.val_loader(self.world.rank, self.world.size, pin):
+            x, y = x.to(self.device, non_blocking=pin), y.to(self.device, non_blocking=pin)
+            with self.autocast():
+                logits = self.net(x)
+            sums += torch.stack([F.cross_entropy(logits.float(), y, reduction="sum"),
+                                 (logits.argmax(1) == y).sum(), y.new_tensor(len(y))]).double()
+        loss, correct, n = D.all_sum(sums, self.device)
+        return loss / n, correct / n
+
+    def end_epoch(self) -> dict[str, Any]:
+        p, r = self.progress, self.recipe
+        loss, correct, n = D.all_sum(self.tally.sums(), self.device)
+        val_loss, val_acc = self.evaluate()
+        p.epoch, p.step, secs = p.epoch + 1, 0, p.seconds
+        best = val_acc > p.best_acc
+        if best:
+            p.best_acc, p.best_epoch = val_acc, p.epoch
+        row = {"epoch": p.epoch, "step": p.global_step,
+               "lr": lr_at(r.schedule, r.optimizer.lr, p.global_step / self.data.steps_per_epoch, r.epochs),
+               "train_loss": loss / n, "train_acc": correct / n, "val_loss": val_loss, "val_acc": val_acc,
+               "images_per_s": n / max(secs, 1e-9), "seconds": secs}
+        self.tally, p.seconds = Tally(), 0.0
+        if self.world.main:
+            with open(self.out / METRICS, "a", encoding="utf-8") as f:
+                f.write(json.dumps(row) + "\n")
+        self.save(best)
+        self.log(f"epoch {p.epoch}/{r.epochs}  train loss {row['train_loss']:.4f} acc {100 * row['train_acc']:.2f}%  "
+                 f"val loss {val_loss:.4f} acc {100 * val_acc:.2f}%  {row['images_per_s']:.0f} img/s"
+                 + ("  *best" if best else ""))
+        return row
+
+    def fit(self, show_bar: bool) -> dict[str, Any]:
+        from tqdm import tqdm
+
+        rows = []
+        while self.progress.epoch < self.recipe.epochs:
+            p = self.progress
+            with tqdm(total=self.data.steps_per_epoch, initial=p.step, desc=f"epoch {p.epoch + 1}/{self.recipe.epochs}",
+                      disable=not (show_bar and self.world.main), leave=False, file=sys.stderr,
+                      unit="step") as bar:
+                self.train_epoch(bar)
+            rows.append(self.end_epoch())
+        return {"best_val_acc": self.progress.best_acc, "best_epoch": self.progress.best_epoch,
+                "epochs": rows, "run_dir": str(self.out)}
+
+
+# ---- run folders ------------------------------------------------------------------------
+
+
+def _check_folder(out: Path, resume: bool) -> None:
+    if resume and not (out / "last.pt").exists():
+        raise SpecError(Diagnostic(f"nothing to resume: {out} holds no last.pt"))
+    if not resume and ((out / "last.pt").exists() or (out / METRICS).exists()):
+        raise SpecError(Diagnostic(f"{out} already holds a run",
+                                   hint="add --resume to continue it, or give another --out"))
+
+
+def _start_folder(out: Path, model: Model, recipe: Recipe, world: D.World) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    info = {"spec": model.name, "spec_path": str(model.source.path), "spec_hash": model.spec_hash,
+            "recipe": recipe.model_dump(mode="json"), "recipe_path": str(recipe.path or ""),
+            "processes": world.size, "torch": torch.__version__}
+    write_atomic(out / "run.json", (json.dumps(info, indent=1) + "\n").encode())
+
+
+def _keep_metrics(out: Path, epochs: int) -> None:
+    """Drop metric rows written after the checkpoint a run resumes from (killed before saving)."""
+    path = out / METRICS
+    if not path.exists():
+        return
+    rows = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    kept = [ln for ln in rows if json.loads(ln)["epoch"] <= epochs]
+    if len(kept) != len(rows):
+        write_atomic(path, "".join(ln + "\n" for ln in kept).encode())
+
+
+def resume_recipe(out: Path) -> Recipe:
+    """The recipe a run folder was started with."""
+    data = ckpt.load_run(out / "last.pt")
+    return recipe_from_dict(data["recipe"])
+
+
+def train(model: Model, recipe: Recipe, out: str | Path, resume: bool = False, log: Log | None = print,
+          progress_bar: bool = True) -> dict[str, Any]:
+    """Train `model` by `recipe` into the run folder `out`; returns the best and per-epoch metrics.
+
+    Under torchrun every process calls this; rank 0 alone writes files and logs.
+    """
+    out, world = Path(out), D.from_env()
+    _check_folder(out, resume)  # on every process: all of them fail alike
+    device = pick_device(recipe.device, world)
+    try:
+        D.init(world, device)
+        trainer = Trainer(model, recipe, out, world, device, log)
+        if resume:
+            data = ckpt.load_run(out / "last.pt")
+            trainer.restore(data)
+            p = trainer.progress
+            trainer.log(f"resumed {out} at epoch {p.epoch + 1}, step {p.step} (global step {p.global_step})")
+        elif world.main:
+            _start_folder(out, model, recipe, world)
+        D.barrier()
+        if world.main:
+            ckpt.clean_temporaries(out)
+            _keep_metrics(out, trainer.progress.epoch)
+        return trainer.fit(progress_bar and sys.stderr.isatty())
+    finally:
+        with contextlib.suppress(Exception):
+            D.close()
