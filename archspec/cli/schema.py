@@ -9,12 +9,16 @@ import json
 def add(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("schema", help="write the JSON Schema of spec files")
     p.add_argument("-o", "--output", help="file to write (default: stdout)")
+    p.add_argument("--recipe", action="store_true", help="the schema of training recipes instead")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from archspec.io import write_atomic
-    from archspec.schema import json_schema
+    if args.recipe:
+        from archspec.train.recipe import json_schema
+    else:
+        from archspec.schema import json_schema
 
     text = json.dumps(json_schema(), indent=1) + "\n"
     if args.output:

@@ -84,17 +84,6 @@ def load_run(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def state_dict_of(data: Any) -> dict[str, torch.Tensor]:
-    """The model weights of a checkpoint: an archspec run's `model`, or a plain state_dict."""
-    if isinstance(data, dict) and data.get("format") == FORMAT:
-        return data["model"]
-    if isinstance(data, dict) and isinstance(data.get("state_dict"), dict):
-        return data["state_dict"]
-    if isinstance(data, dict) and all(isinstance(v, torch.Tensor) for v in data.values()):
-        return data
-    raise SpecError(Diagnostic("the checkpoint holds no state_dict of tensors"))
-
-
 def clean_temporaries(folder: Path) -> None:
     """Remove what a killed save left behind (never a finished file)."""
     for tmp in folder.glob(".*.tmp"):

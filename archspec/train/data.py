@@ -63,7 +63,7 @@ class FolderImages(Images):
         self.classes = list(self.folder.classes)
         self.size, self.resize = shape[1:], resize or min(shape[1:])
 
-    def _open(self, path: str):  # noqa: ANN202 (a PIL image)
+    def _open(self, path: str):
         from PIL import Image
 
         with Image.open(path) as im:
@@ -128,7 +128,7 @@ def open_source(source: str, model: Model, recipe: Recipe, key: str) -> Images:
     shape, pre = model.input_shape, model.spec.preprocess
     if source == "digits":
         return digits(shape)
-    path = Path(recipe.resolve(source))
+    path = Path(source)
     if path.suffix == ".npz" and path.is_file():
         return npz(path, shape, pre.scale if pre else 1 / 255, recipe, key)
     if path.is_dir():
@@ -159,7 +159,7 @@ def check_matches(images: Images, model: Model, recipe: Recipe, key: str) -> Non
 class Samples(Dataset):
     """Indexed by (epoch, i): sample i of this split, augmented from its own seed, normalised."""
 
-    def __init__(self, images: Images, indices: np.ndarray, augment, norm, seed: int):  # noqa: ANN001
+    def __init__(self, images: Images, indices: np.ndarray, augment, norm, seed: int):
         self.images, self.indices, self.augment, self.norm, self.seed = images, indices, augment, norm, seed
 
     def __len__(self) -> int:

@@ -33,10 +33,10 @@ from archspec.train import distributed as D
 from archspec.train.data import TrainData, load_data
 from archspec.train.net import aux_outputs, build_model, main_output, split_outputs
 from archspec.train.optim import lr_at, make_optimizer, set_lr
+from archspec.train.plot import METRICS
 from archspec.train.recipe import Recipe, recipe_from_dict
 
 AUX_WEIGHT = 0.3  # GoogLeNet's weight of an auxiliary classifier's loss
-METRICS = "metrics.jsonl"
 Log = Callable[[str], None]
 
 
@@ -124,7 +124,7 @@ class Trainer:
             return None
         return {"format": ckpt.FORMAT, "version": ckpt.VERSION,
                 "spec": {"name": self.model.name, "hash": self.model.spec_hash},
-                "recipe": self.recipe.model_dump(mode="json"), "world": self.world.size,
+                "recipe": self.recipe.model_dump(mode="json", exclude_unset=True), "world": self.world.size,
                 "model": self.net.state_dict(), "optimizer": self.opt.state_dict(),
                 "scaler": self.scaler.state_dict(), "progress": asdict(self.progress), "ranks": ranks}
 
@@ -261,7 +261,7 @@ def _check_folder(out: Path, resume: bool) -> None:
 def _start_folder(out: Path, model: Model, recipe: Recipe, world: D.World) -> None:
     out.mkdir(parents=True, exist_ok=True)
     info = {"spec": model.name, "spec_path": str(model.source.path), "spec_hash": model.spec_hash,
-            "recipe": recipe.model_dump(mode="json"), "recipe_path": str(recipe.path or ""),
+            "recipe": recipe.model_dump(mode="json", exclude_unset=True), "recipe_path": str(recipe.path or ""),
             "processes": world.size, "torch": torch.__version__}
     write_atomic(out / "run.json", (json.dumps(info, indent=1) + "\n").encode())
 

@@ -189,10 +189,12 @@ class Recipe(Strict):
 
     def resolve(self, source: str) -> str:
         """A data path as given (relative to the working folder), else relative to the recipe file."""
-        if source == "digits" or Path(source).exists() or self._path is None:
+        if source == "digits" or self._path is None:
             return source
+        if Path(source).exists():
+            return str(Path(source).resolve())
         near = self._path.parent / source
-        return str(near) if near.exists() else source
+        return str(near.resolve()) if near.exists() else source
 
 
 def builtin_recipes() -> list[str]:
@@ -229,6 +231,9 @@ def load_recipe(recipe: str | Path | None, spec_name: str = "") -> Recipe:
     r = validate(Recipe, raw, raw.pos, errors, what="recipe")
     errors.raise_if_any()
     r._raw, r._path = raw, path
+    r.data.train = r.resolve(r.data.train)  # saved runs then find their data from anywhere
+    if r.data.val:
+        r.data.val = r.resolve(r.data.val)
     return r
 
 

@@ -1,0 +1,97 @@
+"""`archspec train SPEC --recipe R --out RUN_DIR`: train a spec by a declarative recipe.
+
+Under torchrun (`torchrun --nproc-per-node N -m archspec train ...`) every process runs this;
+`--nproc N` starts torchrun itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+
+def add(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a spec by a recipe (checkpoints, resume, DDP)")
+    p.add_argument("spec", metavar="SPEC", help="a spec file or built-in name")
+    p.add_argument("--recipe", metavar="R", help="a recipe file or built-in name (default: the spec's built-in one)")
+    p.add_argument("--out", metavar="RUN_DIR", help="the run folder (default: runs/SPEC)")
+    p.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR from last.pt")
+    p.add_argument("--epochs", type=_positive, help="override the recipe's epochs")
+    p.add_argument("--batch-size", type=_positive, help="override the recipe's (global) batch size")
+    p.add_argument("--seed", type=int, help="override the recipe's seed")
+    p.add_argument("--data", metavar="SOURCE", help="override the training data: digits, a folder or an .npz")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="override the recipe's device")
+    p.add_argument("--nproc", type=_positive, default=1, help="processes (DistributedDataParallel via torchrun)")
+    p.add_argument("--threads", type=_positive, help="CPU threads per process (torch.set_num_threads)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=run)
+
+
+def _positive(text: str) -> int:
+    n = int(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return n
+
+
+def child_argv(args: argparse.Namespace) -> list[str]:
+    """The same command without --nproc, for the processes torchrun starts."""
+    argv = ["train", args.spec]
+    for flag in ("recipe", "out", "epochs", "batch_size", "seed", "data", "device", "threads"):
+        value = getattr(args, flag)
+        if value is not None:
+            argv += [f"--{flag.replace('_', '-')}", str(value)]
+    return argv + (["--resume"] if args.resume else []) + (["--quiet"] if args.quiet else [])
+
+
+def overrides(args: argparse.Namespace) -> dict:
+    """Recipe fields given on the command line."""
+    return {k: getattr(args, k) for k in ("epochs", "batch_size", "seed", "device") if getattr(args, k) is not None}
+
+
+def recipe_for(args: argparse.Namespace, model_name: str, out: str):
+    """The recipe: the run's own when resuming, else --recipe or the spec's default; then overrides."""
+    from pathlib import Path
+
+    from archspec.cli import UsageError
+    from archspec.train.recipe import load_recipe
+
+    if args.resume:
+        from archspec.train.loop import resume_recipe
+
+        if args.recipe:
+            raise UsageError("--resume continues the run with the recipe it was started with; drop --recipe")
+        recipe = resume_recipe(Path(out))
+    else:
+        recipe = load_recipe(args.recipe, model_name)
+    update = overrides(args)
+    if args.data:
+        update["data"] = recipe.data.model_copy(update={"train": args.data, "val": None})
+    if not update:
+        return recipe
+    new = recipe.model_copy(update=update)
+    new._raw, new._path = recipe._raw, recipe._path
+    return new
+
+
+def run(args: argparse.Namespace) -> int:
+    from archspec import load
+
+    if args.nproc > 1 and "WORLD_SIZE" not in os.environ:
+        from archspec.train.distributed import launch
+
+        return launch(args.nproc, child_argv(args))
+    import torch
+
+    from archspec.train.loop import train
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    model = load(args.spec)
+    out = args.out or os.path.join("runs", model.name)
+    recipe = recipe_for(args, model.name, out)
+    result = train(model, recipe, out, resume=args.resume, progress_bar=not args.quiet)
+    if int(os.environ.get("RANK", 0)) == 0:
+        print(f"best val acc {100 * result['best_val_acc']:.2f}% (epoch {result['best_epoch']}); "
+              f"wrote {out}/last.pt, best.pt, best.safetensors, metrics.jsonl")
+    return 0
