@@ -14,6 +14,7 @@ from archspec.spec import SpecFile
 
 if TYPE_CHECKING:
     from archspec.summary import Table
+    from archspec.torch_backend import Network
 
 
 class Model:
@@ -69,6 +70,13 @@ class Model:
 
     def summary(self, depth: int | None = None) -> str:
         return self.table(depth).render()
+
+    def to_torch(self, seed: int | None = None) -> Network:
+        """The PyTorch module (a torch.fx GraphModule): parameters named by IR path, PyTorch's default
+        initialisation drawn under `seed` (None: from the global generator)."""
+        from archspec.torch_backend import build
+
+        return build(self.graph, seed)
 
     def __repr__(self) -> str:
         return f"<Model {self.name}: {self.params:,} params, {self.macs:,} MACs>"

@@ -13,6 +13,13 @@ class ReLU(Op):
 
     name = "relu"
 
+    def torch(self, node):
+        import torch.nn.functional as F
+
+        from archspec.torch_backend.build import Call
+
+        return Call(F.relu)
+
 
 class LeakyReLUParams(Params):
     slope: float = 0.01
@@ -26,6 +33,11 @@ class LeakyReLU(Op):
     Params = LeakyReLUParams
     shorthand = "slope"
 
+    def torch(self, node):
+        from torch import nn
+
+        return nn.LeakyReLU(node.params.slope)
+
 
 class ShiftedReLUParams(Params):
     alpha: float = 1.0
@@ -38,6 +50,12 @@ class ShiftedReLU(Op):
     name = "shifted_relu"
     Params = ShiftedReLUParams
     shorthand = "alpha"
+
+    def torch(self, node):
+        from archspec.torch_backend.build import Call
+        from archspec.torch_backend.modules import shifted_relu
+
+        return Call(shifted_relu, {"alpha": node.params.alpha})
 
 
 class ELUParams(Params):
@@ -55,6 +73,13 @@ class ELU(Op):
     def weights(self, p: ELUParams, ins: list[Shape], out: Shape) -> dict[str, Shape]:
         return {"a": (1,)} if p.trainable else {}
 
+    def torch(self, node):
+        from torch import nn
+
+        from archspec.torch_backend.modules import ELU
+
+        return ELU(node.params.a) if node.params.trainable else nn.ELU(node.params.a)
+
 
 class SoftplusParams(Params):
     beta: PositiveFloat = 1.0
@@ -68,6 +93,11 @@ class Softplus(Op):
     name = "softplus"
     Params = SoftplusParams
 
+    def torch(self, node):
+        from torch import nn
+
+        return nn.Softplus(node.params.beta, node.params.threshold)
+
 
 @register
 class Sigmoid(Op):
@@ -75,12 +105,26 @@ class Sigmoid(Op):
 
     name = "sigmoid"
 
+    def torch(self, node):
+        import torch
+
+        from archspec.torch_backend.build import Call
+
+        return Call(torch.sigmoid)
+
 
 @register
 class Tanh(Op):
     """Tanh: y = tanh(x)."""
 
     name = "tanh"
+
+    def torch(self, node):
+        import torch
+
+        from archspec.torch_backend.build import Call
+
+        return Call(torch.tanh)
 
 
 class SoftmaxParams(Params):
@@ -100,6 +144,13 @@ class Softmax(Op):
             raise OpError(f"softmax axis {p.axis} is not a non-batch axis of a rank-{rank} tensor")
         return ins[0]
 
+    def torch(self, node):
+        import torch
+
+        from archspec.torch_backend.build import Call
+
+        return Call(torch.softmax, {"dim": node.params.axis})
+
 
 class DropoutParams(Params):
     p: float = Field(0.5, ge=0, lt=1)
@@ -116,3 +167,8 @@ class Dropout(Op):
 
     def summary(self, p: DropoutParams) -> str:
         return f"p={p.p}"
+
+    def torch(self, node):
+        from torch import nn
+
+        return nn.Dropout(node.params.p)
