@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
+
 from archspec.errors import Collector, did_you_mean
 from archspec.expr import ExprError, substitute
 from archspec.ir import Graph, Node, Output
@@ -30,7 +32,7 @@ from archspec.spec import (
     ResidualDef,
     ShortcutDef,
     SpecFile,
-    report_pydantic,
+    report_errors,
     validate,
 )
 
@@ -146,8 +148,7 @@ class Expander:
         return self.item(raw, pos, scope, x)
 
     def item(self, raw: Any, pos: Pos | None, scope: Scope, x: Value, name: str | None = None) -> Value:
-        if x is None:
-            return None
+        """One item. With x None (an earlier error) it is still validated, but builds nothing."""
         if isinstance(raw, str):
             return self._keyed(raw, None, pos, pos, scope, [x], name)
         if not isinstance(raw, SDict) or not raw:
@@ -175,12 +176,15 @@ class Expander:
         if key in self.blocks:
             return self.call(key, val, vpos, pos, scope, ins[0], name)
         if key in COMBINATORS:
+            if None in ins:
+                return None
             sub = scope.child(scope.take(name)) if name else scope
             if name:
                 self.graph.scopes[sub.prefix[:-1]] = key
             return self.body(key, val, vpos, sub, ins[0])
         known = [*REGISTRY, *self.blocks, *COMBINATORS, "repeat", "if"]
-        self.errors.add(f"unknown op or block '{key}'", pos, scope.prefix[:-1], did_you_mean(key, known),
+        self.errors.add(f"unknown op or block '{key}'", pos, scope.prefix + scope.take(name),
+                        did_you_mean(key, known),
                         notes=self._call_notes(scope))
         return None
 
@@ -228,7 +232,7 @@ class Expander:
                 return None
         path = scope.prefix + scope.take(name)
         p = self._params(key, params, val, vpos or pos, path, scope)
-        if p is None:
+        if p is None or None in ins:
             return None
         return self.node(key, p, ins, path, pos, scope, bool(extras.get("freeze", False)))
 
@@ -239,17 +243,12 @@ class Expander:
         op = REGISTRY[key]
         try:
             p = op.Params.model_validate(params)
-        except Exception as e:  # pydantic.ValidationError; imported lazily by spec.py
-            if not hasattr(e, "errors"):
-                raise
+        except ValidationError as e:
             n = len(self.errors.items)
-            for err in e.errors():
-                report_pydantic(err, raw if isinstance(raw, SDict) else None, pos, self.errors, path,
-                                op.Params, what=f"{key}:")
+            report_errors(e.errors(), raw if isinstance(raw, SDict) else None, pos, self.errors, path,
+                          op.Params, what=key)
             for d in self.errors.items[n:]:
                 d.notes = self._call_notes(scope)
-                if d.message.startswith("unknown key") and not d.hint:
-                    d.hint = did_you_mean(d.message.split("'")[1], [*op.Params.model_fields, "name"])
             return None
         self._params_cache[cache_key] = p
         return p
@@ -292,7 +291,7 @@ class Expander:
             self.errors.add(f"block '{key}' calls itself", pos, scope.prefix[:-1])
             return None
         args = self._args(key, val, vpos, pos, scope)
-        if args is None:
+        if args is None or x is None:
             return None
         if isinstance(val, SDict) and "name" in val:
             name = self._name(val, "name", scope)
@@ -373,7 +372,7 @@ class Expander:
             at = val.at("shortcut") if "shortcut" in val else pos
             self.errors.add(f"cannot add {fmt(bs)} and {fmt(ss)}", at, scope.prefix[:-1], hint,
                             self._call_notes(scope))
-            return None
+            return self.items(val.get("after"), val.at("after"), scope, body)  # check what follows
         added = self.node("add", REGISTRY["add"].Params(), [short, body],
                           scope.prefix + scope.take(None), pos, scope)
         return self.items(val.get("after"), val.at("after"), scope, added)
