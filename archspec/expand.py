@@ -171,7 +171,7 @@ class Expander:
 
     def _keyed(self, key: Any, val: Any, vpos: Pos | None, pos: Pos | None, scope: Scope,
                ins: list[str], name: str | None, extras: dict | None = None) -> Value:
-        if key in REGISTRY:
+        if key in REGISTRY and not (key in COMBINATORS and len(ins) == 1):  # concat: op or combinator
             return self.op(key, val, vpos, pos, scope, ins, name, extras or {})
         if key in self.blocks:
             return self.call(key, val, vpos, pos, scope, ins[0], name)
@@ -365,10 +365,7 @@ class Expander:
                 return None
         bs, ss = self.graph.nodes[body].shape, self.graph.nodes[short].shape
         if bs != ss:
-            hint = (f"the body ends with {fmt(bs)}; give the shortcut a projection to it"
-                    if short == x else f"the body ends with {fmt(bs)}: make the shortcut match it")
-            if len(bs) == 3 and bs[0] != ss[0] and short != x:
-                hint = f"the body ends with {bs[0]} channels; give the shortcut conv out: {bs[0]}"
+            hint = _residual_hint(bs, ss, self.graph.nodes[short].op)
             at = val.at("shortcut") if "shortcut" in val else pos
             self.errors.add(f"cannot add {fmt(bs)} and {fmt(ss)}", at, scope.prefix[:-1], hint,
                             self._call_notes(scope))
@@ -553,6 +550,16 @@ class Expander:
                             notes=self._call_notes(scope))
             return None
         return n
+
+
+def _residual_hint(body: tuple, short: tuple, short_op: str) -> str:
+    if len(body) != 3 or len(short) != 3:
+        return f"the body ends with {fmt(body)}: make the shortcut match it"
+    if short_op == "conv" and body[1:] == short[1:]:
+        return f"the body ends with {body[0]} channels; give the shortcut conv out: {body[0]}"
+    stride = short[1] // body[1] if body[1] and short[1] % body[1] == 0 else 1
+    return (f"the body ends with {fmt(body)}: give the shortcut a projection, "
+            f"e.g. [conv: {{out: {body[0]}, kernel: 1, stride: {stride}}}, bn]")
 
 
 def _freeze(v: Any) -> Any:
