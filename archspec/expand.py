@@ -207,30 +207,25 @@ class Expander:
     def op(self, key: str, val: Any, vpos: Pos | None, pos: Pos | None, scope: Scope,
            ins: list[str], name: str | None, extras: dict) -> Value:
         op = REGISTRY[key]
-        params: dict[str, Any] = {}
         if isinstance(val, SDict):
             name = self._name(val, "name", scope) if "name" in val else name
-            if "freeze" in val:
-                extras = extras | {"freeze": val["freeze"]}
-            for k, v in val.items():
-                if k in ("name", "freeze"):
-                    continue
-                try:
-                    params[k] = substitute(v, scope.env)
-                except ExprError as e:
-                    self.errors.add(str(e), val.at(k), scope.prefix + (name or "?"),
-                                    notes=self._call_notes(scope))
-                    return None
-        elif val is not None:
-            if op.shorthand is None:
-                self.errors.add(f"'{key}' takes a mapping of params, got {val!r}", vpos, scope.prefix[:-1])
-                return None
-            try:
-                params[op.shorthand] = substitute(val, scope.env)
-            except ExprError as e:
-                self.errors.add(str(e), vpos, scope.prefix[:-1])
-                return None
+            extras = extras | ({"freeze": val["freeze"]} if "freeze" in val else {})
+            raw = {k: (v, val.at(k)) for k, v in val.items() if k not in ("name", "freeze")}
+        elif val is None:
+            raw = {}
+        elif op.shorthand is not None:
+            raw = {op.shorthand: (val, vpos)}
+        else:
+            self.errors.add(f"'{key}' takes a mapping of params, got {val!r}", vpos, scope.prefix[:-1])
+            return None
         path = scope.prefix + scope.take(name)
+        params: dict[str, Any] = {}
+        for k, (v, at) in raw.items():
+            try:
+                params[k] = substitute(v, scope.env)
+            except ExprError as e:
+                self.errors.add(str(e), at, path, notes=self._call_notes(scope))
+                return None
         p = self._params(key, params, val, vpos or pos, path, scope)
         if p is None or None in ins:
             return None
