@@ -22,7 +22,7 @@ def _type(schema: dict) -> str:
     return t
 
 
-def _param_rows(op) -> list[str]:  # noqa: ANN001 - an Op
+def _param_rows(op) -> list[str]:
     props = op.Params.model_json_schema().get("properties", {})
     rows = []
     for name, field in op.Params.model_fields.items():

@@ -104,8 +104,8 @@ def test_ops_page_is_generated_from_the_registry() -> None:
 
 @pytest.mark.parametrize("command", [["check", "resnet50"], ["summary", "resnet50"], ["schema"]])
 def test_static_commands_import_neither_torch_nor_onnxruntime(command: list[str]) -> None:
-    code = ("import sys; from archspec.cli import main; main(%r); "
-            "print('LOADED', [m for m in ('torch', 'onnxruntime') if m in sys.modules])" % command)
+    code = (f"import sys; from archspec.cli import main; main({command!r}); "
+            "print('LOADED', [m for m in ('torch', 'onnxruntime') if m in sys.modules])")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip().splitlines()[-1] == "LOADED []"
