@@ -129,3 +129,22 @@ def test_loads_and_repr() -> None:
     m = archspec.loads("archspec: 1\nname: t\ninput: {shape: [10]}\nlayers: [linear: {out: 5}, softmax]\n")
     assert repr(m) == "<Model t: 55 params, 50 MACs>"
     assert m.graph.nodes["1"].shape == (5,)
+
+
+def test_lint_finds_broken_graphs() -> None:
+    from archspec.ir import Graph, Node, Output
+
+    g = Graph("g", "x")
+    g.add(Node("x", "input", None, [], (3,)))
+    g.add(Node("b", "relu", None, ["a"], (3,)))  # uses a node defined later
+    g.add(Node("a", "relu", None, ["x"], (3,)))
+    g.add(Node("c", "frobnicate", None, ["a"], (3,)))
+    g.outputs.append(Output("out", "zz"))
+    assert g.lint() == ["b: input 'a' is not defined before it", "c: unknown op 'frobnicate'",
+                        "output 'out' names undefined node 'zz'"]
+
+
+def test_frozen_weights_are_not_trainable() -> None:
+    m = archspec.loads("archspec: 1\nname: f\ninput: {shape: [4]}\n"
+                       "layers: [linear: {out: 4, freeze: true}, linear: {out: 2}]\n")
+    assert m.graph.totals() == {"params": 30, "trainable_params": 10, "buffers": 0, "macs": 24}
