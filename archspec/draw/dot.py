@@ -53,7 +53,8 @@ class Cluster:
 
 
 def to_dot(graph: Graph, depth: int | None = None, rankdir: str = "TB", edge_labels: bool = True) -> str:
-    """DOT text of `graph`; scopes deeper than `depth` levels are collapsed into one node each."""
+    """DOT text of `graph`; scopes deeper than `depth` levels are collapsed into one node each.
+    `newrank` helps keep a concat's branches left to right in spec order while they sit in clusters."""
     if depth is not None and depth < 1:
         raise ValueError("depth must be at least 1")
     if rankdir not in RANKDIRS:
@@ -74,7 +75,7 @@ def to_dot(graph: Graph, depth: int | None = None, rankdir: str = "TB", edge_lab
         _place(root, Item(f"output:{o.name}", label, style), o.name if o.name in heads else "", heads, graph.scopes)
     lines = [
         f"digraph {_q(graph.name)} {{",
-        f'  graph [rankdir={rankdir} newrank=true compound=true nodesep=0.3 ranksep=0.3 fontname="{FONT}"',
+        f'  graph [rankdir={rankdir} newrank=true nodesep=0.3 ranksep=0.2 fontname="{FONT}"',
         f'         fontsize=11 labelloc=t label={_title(graph)}];',
         f'  node [shape=box style="rounded,filled" fontname="{FONT}" fontsize=10 margin="0.12,0.05"'
         ' height=0.3 penwidth=0.8];',
@@ -130,9 +131,9 @@ def _item(graph: Graph, key: str, nodes: list[Node], heads: dict[str, bool]) -> 
     if len(nodes) == 1 and nodes[0].name == key:
         return _op_item(nodes[0])
     params = sum(n.params_count for n in nodes)
-    kind = _kind(key, graph.scopes, heads)
+    kind = "head" if key in heads else _kind(key, graph.scopes, heads)  # its cluster says train-only
     name = key.rpartition(".")[2]  # its cluster names the rest of the path
-    label = _html(f"<B>{escape(name)}</B>" + (f" · {escape(kind)}" if kind else ""),
+    label = _html(_named(name, kind),
                   _small(f"{len(nodes)} ops · {_count(params)} params"), _small(escape(fmt(last.shape))))
     attrs = _node_style(train, BLOCK_FILL) | {"penwidth": "1.2"}
     return Item(f"{key}.*", label, attrs)
@@ -168,7 +169,7 @@ def _place(root: Cluster, item: Item, scope: str, heads: dict[str, bool], scopes
         if path not in here.children:
             kind = _kind(path, scopes, heads)
             name = path if here is root else parts[i - 1]  # nested clusters: the name within the parent
-            label = f"<B>{escape(name)}</B>" + (f" · {escape(kind)}" if kind else "")
+            label = _named(name, kind)
             here.children[path] = Cluster(path, label, here.train_only or (i == 1 and heads.get(path, False)))
         here = here.children[path]
     here.items.append(item)
@@ -229,6 +230,12 @@ def _node_style(train: bool, fill: str) -> dict[str, str]:
 
 def _style(train: bool, base: str = "rounded,filled") -> str:
     return base + (",dashed" if train else "")
+
+
+def _named(name: str, kind: str) -> str:
+    """A scope's name in bold, then its block in small grey: short enough that an edge entering
+    the cluster's middle rarely crosses the label."""
+    return f"<B>{escape(name)}</B>" + (f" {_small(escape(kind))}" if kind else "")
 
 
 def _small(text: str) -> str:
