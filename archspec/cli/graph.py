@@ -16,11 +16,12 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("spec", metavar="SPEC", help="a spec file or built-in name")
     p.add_argument("-o", "--output", action="append", required=True, metavar="FILE",
                    help="FILE.svg, .png, .pdf or .dot ('-' for DOT on stdout); repeat for several")
-    p.add_argument("--depth", type=int, default=None, help="collapse blocks below N levels into one node each")
+    p.add_argument("--depth", type=int, default=None, metavar="N",
+                   help="collapse blocks below N levels into one node each")
     p.add_argument("--rankdir", type=str.upper, choices=["TB", "LR"], default="TB",
                    help="top to bottom (default) or left to right")
     p.add_argument("--scope", metavar="PATH", help="draw only the block at PATH (e.g. layer3.0)")
-    p.add_argument("--input", help="override the input size, CxHxW")
+    p.add_argument("--input", metavar="CxHxW", help="override the input size")
     p.set_defaults(run=run)
 
 
