@@ -6,6 +6,10 @@ its scope. Block calls, named combinators and concat branches open a scope
 shape, weights and MACs are inferred as it is created, so errors point at the
 item that caused them. An error poisons only the tensor it produced: later items
 that consume it are skipped, independent ones are still checked.
+
+Besides args and loop variables, the expressions of op params and block args see
+`in_channels`, the channel (or feature) count of the tensor the item receives; an
+`outputs:` entry's `from` may name a block call or named combinator, meaning its output.
 """
 
 from __future__ import annotations
@@ -79,6 +83,7 @@ class Expander:
         self.blocks: dict[str, tuple[SDict, Pos | None, BlockDef]] = {}
         self._params_cache: dict[tuple, Any] = {}
         self._block_args: dict[str, dict[str, ArgSpec]] = {}
+        self.scope_out: dict[str, str] = {}  # block call / named combinator path -> its output node
 
     # ---- entry -------------------------------------------------------------------------
 
@@ -124,16 +129,17 @@ class Expander:
     def _extra_outputs(self, raw: SDict, top: Scope) -> None:
         outs = raw.get("outputs") or []
         for i, o in enumerate(self.spec.outputs):
-            oraw, opos = outs[i], outs.at(i)
-            if o.from_ not in self.graph.nodes:
-                self.errors.add(f"output '{o.name}': 'from' names no node: '{o.from_}'",
-                                oraw.at("from"), hint=did_you_mean(o.from_, self.graph.nodes))
+            oraw = outs[i]
+            src = self.scope_out.get(o.from_, o.from_)
+            if src not in self.graph.nodes:
+                self.errors.add(f"output '{o.name}': 'from' names no node or block: '{o.from_}'",
+                                oraw.at("from"), hint=did_you_mean(o.from_, [*self.graph.nodes, *self.scope_out]))
                 continue
             scope = Scope(f"{o.name}.", top.env, train_only=o.train_only)
-            out = self.items(oraw.get("layers"), oraw.at("layers"), scope, o.from_) if o.layers else o.from_
+            self.graph.scopes[o.name] = "train-only output" if o.train_only else "output"
+            out = self.items(oraw.get("layers"), oraw.at("layers"), scope, src) if o.layers else src
             if out is not None:
                 self.graph.outputs.append(Output(o.name, out, o.train_only))
-            del opos
 
     # ---- sequences and items -----------------------------------------------------------
 
@@ -171,7 +177,8 @@ class Expander:
 
     def _keyed(self, key: Any, val: Any, vpos: Pos | None, pos: Pos | None, scope: Scope,
                ins: list[str], name: str | None, extras: dict | None = None) -> Value:
-        if key in REGISTRY and not (key in COMBINATORS and len(ins) == 1):  # concat: op or combinator
+        # `concat` with one input is the combinator (branches); the op joins several (graph form)
+        if key in REGISTRY and not (key in COMBINATORS and len(ins) == 1):
             return self.op(key, val, vpos, pos, scope, ins, name, extras or {})
         if key in self.blocks:
             return self.call(key, val, vpos, pos, scope, ins[0], name)
@@ -179,9 +186,10 @@ class Expander:
             if None in ins:
                 return None
             sub = scope.child(scope.take(name)) if name else scope
-            if name:
-                self.graph.scopes[sub.prefix[:-1]] = key
-            return self.body(key, val, vpos, sub, ins[0])
+            if not name:
+                return self.body(key, val, vpos, sub, ins[0])
+            self.graph.scopes[sub.prefix[:-1]] = key
+            return self._scope_output(sub, self.body(key, val, vpos, sub, ins[0]))
         known = [*REGISTRY, *self.blocks, *COMBINATORS, "repeat", "if"]
         self.errors.add(f"unknown op or block '{key}'", pos, scope.prefix + scope.take(name),
                         did_you_mean(key, known),
@@ -220,11 +228,13 @@ class Expander:
             return None
         path = scope.prefix + scope.take(name)
         params: dict[str, Any] = {}
+        env = self._env(scope, ins)
         for k, (v, at) in raw.items():
             try:
-                params[k] = substitute(v, scope.env)
+                params[k] = substitute(v, env)
             except ExprError as e:
-                self.errors.add(str(e), at, path, notes=self._call_notes(scope))
+                if None not in ins:  # else `in_channels` is unknown only because of an earlier error
+                    self.errors.add(str(e), at, path, notes=self._call_notes(scope))
                 return None
         p = self._params(key, params, val, vpos or pos, path, scope)
         if p is None or None in ins:
@@ -274,6 +284,17 @@ class Expander:
         g.add(Node(path, key, p, list(ins), shape, weights, buffers, macs, pos, scope.train_only, frozen))
         return path
 
+    def _env(self, scope: Scope, ins: list[Value]) -> dict[str, Any]:
+        """What an item's expressions see: `in_channels` of its (first) input, then the scope's names."""
+        if not ins or ins[0] is None:
+            return scope.env
+        return {"in_channels": self.graph.nodes[ins[0]].shape[0]} | scope.env
+
+    def _scope_output(self, scope: Scope, out: Value) -> Value:
+        if out is not None:
+            self.scope_out[scope.prefix[:-1]] = out
+        return out
+
     def _call_notes(self, scope: Scope) -> list[tuple[Pos, str]]:
         return [(pos, f"in block '{name}' called here") for pos, name in reversed(scope.calls) if pos]
 
@@ -285,7 +306,7 @@ class Expander:
         if any(n == key for _, n in scope.calls):
             self.errors.add(f"block '{key}' calls itself", pos, scope.prefix[:-1])
             return None
-        args = self._args(key, val, vpos, pos, scope)
+        args = self._args(key, val, vpos, pos, scope, x)
         if args is None or x is None:
             return None
         if isinstance(val, SDict) and "name" in val:
@@ -293,15 +314,16 @@ class Expander:
         sub = scope.child(scope.take(name), env=dict(self.spec.args) | args, call=(pos, key))
         self.graph.scopes[sub.prefix[:-1]] = key
         body = next(k for k in BODY_KEYS if getattr(bdef, k) is not None)
-        return self.body(body, raw[body], raw.at(body), sub, x)
+        return self._scope_output(sub, self.body(body, raw[body], raw.at(body), sub, x))
 
-    def _args(self, key: str, val: Any, vpos: Pos | None, pos: Pos | None, scope: Scope) -> dict | None:
+    def _args(self, key: str, val: Any, vpos: Pos | None, pos: Pos | None, scope: Scope,
+              x: Value) -> dict | None:
         decl = self._block_args[key]
         given = val if isinstance(val, SDict) else {}
         if val is not None and not isinstance(val, SDict):
             self.errors.add(f"block '{key}' takes a mapping of args, got {val!r}", vpos, scope.prefix[:-1])
             return None
-        out, ok = {}, True
+        out, ok, env = {}, True, self._env(scope, [x])
         for k in given:
             if k not in decl and k not in ITEM_KEYS:
                 self.errors.add(f"block '{key}' has no arg '{k}'", given.key_pos.get(k), scope.prefix[:-1],
@@ -310,9 +332,10 @@ class Expander:
         for k, spec in decl.items():
             if k in given:
                 try:
-                    v = substitute(given[k], scope.env)
+                    v = substitute(given[k], env)
                 except ExprError as e:
-                    self.errors.add(str(e), given.at(k), scope.prefix[:-1], notes=self._call_notes(scope))
+                    if x is not None:  # else `in_channels` is unknown only because of an earlier error
+                        self.errors.add(str(e), given.at(k), scope.prefix[:-1], notes=self._call_notes(scope))
                     ok = False
                     continue
             elif spec.default is not None:
