@@ -111,7 +111,8 @@ def render() -> str:
         "",
         "| LeNet-5 | GoogLeNet inception3a | DenseNet-121 denseblock1 (layers collapsed) |",
         "| --- | --- | --- |",
-        "| ![LeNet-5](img/lenet5.svg) | ![inception3a](img/inception_module.svg) | ![denseblock1](img/dense_block.svg) |",
+        "| ![LeNet-5](img/lenet5.svg) | ![inception3a](img/inception_module.svg) "
+        "| ![denseblock1](img/dense_block.svg) |",
         "",
     ]
     return "\n".join(out)

@@ -1,82 +1,26 @@
-"""Expansion: a spec's blocks, args, expressions, repeats and combinators become the flat IR.
-
-Naming follows nn.Sequential: an item without `name:` is named by its position in
-its scope. Block calls, named combinators and concat branches open a scope
-(`layer1.0.`); unnamed combinators, `repeat` and `if` are transparent. Every node's
-shape, weights and MACs are inferred as it is created, so errors point at the
-item that caused them. An error poisons only the tensor it produced: later items
-that consume it are skipped, independent ones are still checked.
-
-Besides args and loop variables, the expressions of op params and block args see
-`in_channels`, the channel (or feature) count of the tensor the item receives; an
-`outputs:` entry's `from` may name a block call or named combinator, meaning its output.
-"""
+"""The expander: spec items to IR nodes (ops, block calls, names, params, values)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
 from archspec.errors import Collector, did_you_mean
+from archspec.expand.combinators import Combinators
+from archspec.expand.graph_form import GraphForm
+from archspec.expand.scope import COMBINATORS, ITEM_KEYS, Scope, Value
 from archspec.expr import ExprError, substitute
 from archspec.ir import Graph, Node, Output
 from archspec.loader import Source
-from archspec.ops.base import REGISTRY, OpError, fmt
+from archspec.ops.base import REGISTRY, OpError
 from archspec.source import Pos, SDict, SList
-from archspec.spec import (
-    BODY_KEYS,
-    ArgSpec,
-    BlockDef,
-    DenseDef,
-    IfDef,
-    OutputDef,
-    RepeatDef,
-    ResidualDef,
-    ShortcutDef,
-    SpecFile,
-    report_errors,
-    validate,
-)
+from archspec.spec import BODY_KEYS, ArgSpec, BlockDef, SpecFile, report_errors, validate
 
-COMBINATORS = frozenset(BODY_KEYS)
-ITEM_KEYS = ("name", "from", "freeze")  # keys allowed beside the op/block/combinator key
 _TYPES = {"int": int, "float": (int, float), "bool": bool, "str": str, "list": list}
 
-Value = str | None  # the node producing the current tensor; None once an error poisoned it
 
-
-@dataclass
-class _Counter:
-    n: int = 0
-
-
-@dataclass
-class Scope:
-    prefix: str
-    env: dict[str, Any]
-    calls: tuple[tuple[Pos | None, str], ...] = ()
-    counter: _Counter = field(default_factory=_Counter)
-    train_only: bool = False
-
-    def child(self, name: str, env: dict[str, Any] | None = None,
-              call: tuple[Pos | None, str] | None = None) -> Scope:
-        calls = (*self.calls, call) if call else self.calls
-        return Scope(f"{self.prefix}{name}.", self.env if env is None else env, calls,
-                     train_only=self.train_only)
-
-    def with_env(self, extra: dict[str, Any]) -> Scope:
-        return Scope(self.prefix, self.env | extra, self.calls, self.counter, self.train_only)
-
-    def take(self, given: str | None) -> str:
-        """The local name of the next item: its own, or its position."""
-        n = self.counter.n
-        self.counter.n += 1
-        return given if given else str(n)
-
-
-class Expander:
+class Expander(Combinators, GraphForm):
     def __init__(self, src: Source, spec: SpecFile, errors: Collector):
         self.src, self.spec, self.errors = src, spec, errors
         self.graph = Graph(spec.name, spec.input.name)
@@ -358,194 +302,6 @@ class Expander:
 
     # ---- combinators ---------------------------------------------------------------------
 
-    def body(self, key: str, val: Any, pos: Pos | None, scope: Scope, x: str) -> Value:
-        if key == "seq":
-            return self.items(val, pos, scope, x)
-        return getattr(self, key if key != "graph" else "graph_form")(val, pos, scope, x)
-
-    def residual(self, val: Any, pos: Pos | None, scope: Scope, x: str) -> Value:
-        d = validate(ResidualDef, val, pos, self.errors, scope.prefix[:-1], "residual:")
-        if d is None:
-            return None
-        if d.name:
-            scope = scope.child(scope.take(d.name))
-        body = self.items(val["body"], val.at("body"), scope, x)
-        short = self._shortcut(val, scope, x)
-        if body is None or short is None:
-            return None
-        if d.scale is not None:
-            scale = self._value(d.scale, val.at("scale"), scope)
-            if scale is None:
-                return None
-            body = self.node("scale", REGISTRY["scale"].Params(value=scale), [body],
-                             scope.prefix + scope.take(None), val.at("scale"), scope)
-            if body is None:
-                return None
-        bs, ss = self.graph.nodes[body].shape, self.graph.nodes[short].shape
-        if bs != ss:
-            hint = _residual_hint(bs, ss, self.graph.nodes[short].op)
-            at = val.at("shortcut") if "shortcut" in val else pos
-            self.errors.add(f"cannot add {fmt(bs)} and {fmt(ss)}", at, scope.prefix[:-1], hint,
-                            self._call_notes(scope))
-            return self.items(val.get("after"), val.at("after"), scope, body)  # check what follows
-        added = self.node("add", REGISTRY["add"].Params(), [short, body],
-                          scope.prefix + scope.take(None), pos, scope)
-        return self.items(val.get("after"), val.at("after"), scope, added)
-
-    def _shortcut(self, val: SDict, scope: Scope, x: str) -> Value:
-        raw = val.get("shortcut")
-        if raw is None:
-            return x
-        pos = val.at("shortcut")
-        if isinstance(raw, SDict) and set(raw) <= {"if", "then", "else", "layers", "name"}:
-            d = validate(ShortcutDef, raw, pos, self.errors, scope.prefix[:-1], "shortcut:")
-            if d is None:
-                return None
-            cond = self._value(d.if_, raw.at("if"), scope) if "if" in raw else True
-            key = ("then" if "then" in raw else "layers") if cond else "else"
-            layers = raw.get(key)
-            if layers is None:
-                return x
-            sub = scope.child(self._name(raw, "name", scope) or "shortcut")
-            return self.items(layers, raw.at(key), sub, x)
-        return self.items(raw, pos, scope.child("shortcut"), x)
-
-    def concat(self, val: Any, pos: Pos | None, scope: Scope, x: str) -> Value:
-        if isinstance(val, SList):
-            branches = [(str(i), b, val.at(i)) for i, b in enumerate(val)]
-        elif isinstance(val, SDict):
-            branches = [(str(k), b, val.at(k)) for k, b in val.items()]
-        else:
-            self.errors.add("concat takes a list or a mapping of branches", pos, scope.prefix[:-1])
-            return None
-        if len(branches) < 2:
-            self.errors.add("concat needs two or more branches", pos, scope.prefix[:-1])
-            return None
-        outs = []
-        for bname, braw, bpos in branches:
-            if isinstance(braw, SList):
-                sub = scope.child(bname)
-                self.graph.scopes[sub.prefix[:-1]] = "branch"
-                outs.append(self.items(braw, bpos, sub, x))
-            else:  # a single item is the branch itself, named after it
-                outs.append(self.item(braw, bpos, scope.with_env({}), x, name=bname))
-        if any(o is None for o in outs):
-            return None
-        return self.node("concat", REGISTRY["concat"].Params(), outs, scope.prefix + scope.take(None),
-                         pos, scope)
-
-    def dense(self, val: Any, pos: Pos | None, scope: Scope, x: str) -> Value:
-        d = validate(DenseDef, val, pos, self.errors, scope.prefix[:-1], "dense:")
-        if d is None:
-            return None
-        if d.name:
-            scope = scope.child(scope.take(d.name))
-        count = self._count(d.repeat, val.at("repeat"), scope)
-        for i in range(count or 0):
-            layer_scope = scope.with_env({"i": i})
-            if isinstance(val["layer"], SList):
-                layer_scope = scope.child(scope.take(None), env=scope.env | {"i": i})
-                self.graph.scopes[layer_scope.prefix[:-1]] = "dense layer"
-            y = self.items(val["layer"], val.at("layer"), layer_scope, x)
-            if y is None:
-                return None
-            x = self.node("concat", REGISTRY["concat"].Params(), [x, y], scope.prefix + scope.take(None),
-                          val.at("layer"), scope)
-            if x is None:
-                return None
-        return x if count is not None else None
-
-    def graph_form(self, val: Any, pos: Pos | None, scope: Scope, x: str) -> Value:
-        """Named entries with explicit inputs (`from`), ordered by their dependencies."""
-        if not isinstance(val, SList) or not val:
-            self.errors.add("graph takes a non-empty list of named entries", pos, scope.prefix[:-1])
-            return None
-        entries: dict[str, tuple[SDict, Pos | None, list[str]]] = {}
-        prev = "in"
-        for i, e in enumerate(val):
-            epos = val.at(i)
-            name = self._name(e, "name", scope) if isinstance(e, SDict) else None
-            if name is None:
-                self.errors.add("each graph entry needs a 'name'", epos, scope.prefix[:-1])
-                return None
-            if name in entries or name == "in":
-                self.errors.add(f"two graph entries are named '{name}'", epos, scope.prefix[:-1])
-                return None
-            src = e.get("from", prev)
-            entries[name] = (e, epos, [src] if isinstance(src, str) else list(src))
-            prev = name
-        inputs = {"in", self.spec.input.name} if not scope.prefix else {"in"}
-        order = self._toposort(entries, inputs, scope)
-        if order is None:
-            return None
-        values: dict[str, Value] = {n: x for n in inputs}
-        for name in order:
-            e, epos, srcs = entries[name]
-            ins = [values[s] for s in srcs]
-            if any(v is None for v in ins):
-                values[name] = None
-                continue
-            key = next((k for k in e if k not in ITEM_KEYS), None)
-            if key in REGISTRY and REGISTRY[key].arity is None:
-                values[name] = self._keyed(key, e[key], e.at(key), epos, scope, ins, name)
-            elif len(ins) != 1:
-                self.errors.add(f"'{key}' takes one input, got {len(ins)}", e.at("from"), scope.prefix + name)
-                values[name] = None
-            else:
-                item = SDict((k, v) for k, v in e.items() if k != "from")
-                item.pos, item.key_pos, item.val_pos = e.pos, e.key_pos, e.val_pos
-                values[name] = self.item(item, epos, scope, ins[0])
-        return values[next(reversed(entries))]
-
-    def _toposort(self, entries: dict, inputs: set[str], scope: Scope) -> list[str] | None:
-        order, state, ok = [], {}, True  # state: 1 visiting, 2 done
-
-        def visit(n: str, trail: list[str]) -> None:
-            nonlocal ok
-            if state.get(n) == 2:
-                return
-            if state.get(n) == 1:
-                cycle = " -> ".join([*trail[trail.index(n):], n])
-                self.errors.add(f"the graph has a cycle: {cycle}", entries[n][1], scope.prefix + n)
-                ok = False
-                return
-            state[n] = 1
-            e, epos, srcs = entries[n]
-            for s in srcs:
-                if s in inputs:
-                    continue
-                if s not in entries:
-                    self.errors.add(f"'from' names no entry: '{s}'", e.at("from") if "from" in e else epos,
-                                    scope.prefix + n, did_you_mean(s, [*entries, *inputs]))
-                    ok = False
-                    continue
-                visit(s, [*trail, n])
-            state[n] = 2
-            order.append(n)
-
-        for n in entries:
-            visit(n, [])
-        return order if ok else None
-
-    def repeat(self, raw: SDict, pos: Pos | None, scope: Scope, x: Value) -> Value:
-        d = validate(RepeatDef, raw, pos, self.errors, scope.prefix[:-1], "repeat:")
-        if d is None:
-            return None
-        count = self._count(d.repeat, raw.at("repeat"), scope)
-        if count is None:
-            return None
-        for i in range(count):
-            x = self.items(raw["body"], raw.at("body"), scope.with_env({d.var: i}), x)
-        return x
-
-    def cond(self, raw: SDict, pos: Pos | None, scope: Scope, x: Value) -> Value:
-        d = validate(IfDef, raw, pos, self.errors, scope.prefix[:-1], "if:")
-        if d is None:
-            return None
-        test = self._value(d.if_, raw.at("if"), scope)
-        key = "then" if test else "else"
-        return self.items(raw.get(key), raw.at(key), scope, x)
-
     # ---- values ------------------------------------------------------------------------
 
     def _value(self, v: Any, pos: Pos | None, scope: Scope) -> Any:
@@ -570,15 +326,6 @@ class Expander:
         return n
 
 
-def _residual_hint(body: tuple, short: tuple, short_op: str) -> str:
-    if len(body) != 3 or len(short) != 3:
-        return f"the body ends with {fmt(body)}: make the shortcut match it"
-    if short_op == "conv" and body[1:] == short[1:]:
-        return f"the body ends with {body[0]} channels; give the shortcut conv out: {body[0]}"
-    stride = short[1] // body[1] if body[1] and short[1] % body[1] == 0 else 1
-    return (f"the body ends with {fmt(body)}: give the shortcut a projection, "
-            f"e.g. [conv: {{out: {body[0]}, kernel: 1, stride: {stride}}}, bn]")
-
 
 def _freeze(v: Any) -> Any:
     if isinstance(v, dict):
@@ -588,18 +335,3 @@ def _freeze(v: Any) -> Any:
     return (type(v).__name__, v)
 
 
-def expand(src: Source, input_shape: tuple[int, ...] | None = None) -> Graph:
-    """Validate and expand a read spec into its IR; raises SpecError with every problem found."""
-    errors = Collector()
-    spec = validate(SpecFile, src.raw, src.raw.pos, errors)
-    errors.raise_if_any()
-    exp = Expander(src, spec, errors)
-    graph = exp.run(tuple(input_shape or spec.input.shape))
-    errors.raise_if_any()
-    problems = graph.lint()
-    if problems:  # a bug in archspec, not in the spec
-        raise AssertionError("IR lint failed: " + "; ".join(problems))
-    return graph
-
-
-__all__ = ["Expander", "OutputDef", "expand"]
