@@ -105,6 +105,15 @@ def render() -> str:
         "|---|---:|---|",
         *(f"| `{lib}` | {n} | {', '.join(f'`{m}`' for m in members)} |" for lib, (n, members) in sorted(libs.items())),
         "",
+        "## Pictures",
+        "",
+        "Drawn from the specs by `python tools/draw_pictures.py` (`archspec graph`).",
+        "",
+        "| LeNet-5 | GoogLeNet inception3a | DenseNet-121 denseblock1 (layers collapsed) |",
+        "| --- | --- | --- |",
+        "| ![LeNet-5](img/lenet5.svg) | ![inception3a](img/inception_module.svg) "
+        "| ![denseblock1](img/dense_block.svg) |",
+        "",
     ]
     return "\n".join(out)
 
