@@ -99,7 +99,7 @@ class Trainer:
         unknown = sorted(set(recipe.loss_weights) - set(self.aux))
         if unknown:
             raise recipe.error(f"loss_weights names {', '.join(unknown)}, not train-only outputs of "
-                               f"'{model.name}' ({', '.join(self.aux) or 'it has none'})", "loss_weights")
+                               f"'{model.name}' ({', '.join(self.aux) or 'it has none'})", "loss_weights", unknown[0])
         self.ddp = self.net
         if world.size > 1:
             ids = [self.device.index] if self.device.type == "cuda" else None

@@ -11,14 +11,10 @@ from archspec.model import Model
 
 
 def build_model(model: Model, seed: int) -> nn.Module:
-    """The spec's torch module, initialised from `seed` (PyTorch's default init per op)."""
-    to_torch = getattr(model, "to_torch", None)
-    if to_torch is not None:
-        return to_torch(seed=seed)
-    from archspec.train._interim import Interim  # until the torch backend is merged
+    """The spec's torch module (an fx GraphModule), initialised from `seed` (PyTorch's default init per op).
 
-    torch.manual_seed(seed)
-    return Interim(model.graph)
+    In training mode a spec with train-only outputs returns {main: logits, aux1: ..., ...}."""
+    return model.to_torch(seed=seed)
 
 
 def main_output(model: Model) -> str:
