@@ -49,7 +49,7 @@ def test_channel_mismatch_is_a_clear_error_before_training(tmp_path, capsys):
     run = tmp_path / "run"
     assert main(["train", "lenet5", "--data", str(npz), "--out", str(run)]) == 1
     err = capsys.readouterr().err
-    assert f"dataset '{npz}' has 3-channel images but spec 'lenet5' takes 1 (input [1, 32, 32])" in err
+    assert f"error: --data: dataset '{npz}' has 3-channel images but spec 'lenet5' takes 1 (input [1, 32, 32])" in err
     assert "lenet5.yaml:" in err and "the spec's input" in err and "Traceback" not in err
     assert not run.exists()  # nothing written
 
@@ -127,43 +127,3 @@ def test_plot_runs(tmp_path, capsys):
     assert "no metrics.jsonl in" in capsys.readouterr().err
     assert not (tmp_path / "x.png").exists()
 
-
-AUX_SPEC = """\
-archspec: 1
-name: aux
-input: {name: image, shape: [3, 16, 16]}
-output: logits
-layers:
-  - conv: {out: 4, kernel: 3, name: c1}
-  - relu
-  - global_avgpool
-  - flatten
-  - linear: {out: 5, name: fc}
-outputs:
-  - {name: aux1, from: c1, train_only: true, layers: [global_avgpool, flatten, linear: {out: 5}]}
-"""
-
-
-def test_train_only_outputs_are_weighted_in_the_loss(tmp_path):
-    import torch.nn.functional as F
-
-    from archspec.train import distributed as D
-    from archspec.train.loop import Trainer
-
-    np.savez(tmp_path / "d.npz", x=np.random.default_rng(0).integers(0, 256, (40, 3, 16, 16), np.uint8),
-             y=np.arange(40) % 5)
-    model = archspec.loads(AUX_SPEC)
-    head = "recipe: 1\nname: r\nbatch_size: 8\ndata: {train: d.npz}\n"
-    recipe = load_recipe(write(tmp_path / "r.yaml", head + "loss_weights: {aux1: 0.5}\n"))
-    t = Trainer(model, recipe, tmp_path / "run", D.World(), torch.device("cpu"), None)
-    x, y = torch.randn(8, 3, 16, 16), torch.arange(8) % 5
-    out = t.net.train()(x)
-    assert set(out) == {"logits", "aux1"}
-    loss, logits = t.loss(out, y)
-    assert torch.allclose(loss, F.cross_entropy(out["logits"], y) + 0.5 * F.cross_entropy(out["aux1"], y))
-    assert logits is out["logits"]
-    bad = load_recipe(write(tmp_path / "bad.yaml", head + "loss_weights:\n  aux3: 1.0\n"))
-    with pytest.raises(SpecError) as e:
-        Trainer(model, bad, tmp_path / "run", D.World(), torch.device("cpu"), None)
-    d = e.value.diagnostics[0]
-    assert d.message == "loss_weights names aux3, not train-only outputs of 'aux' (aux1)" and d.pos.line == 6  # at aux3

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -79,3 +80,23 @@ def test_schema_cli_without_torch(tmp_path):
     assert schema == json.loads(json.dumps(json_schema()))
     assert {"recipe", "data", "augment", "optimizer", "schedule", "loss_weights", "amp"} <= set(schema["properties"])
     assert schema["additionalProperties"] is False
+
+
+def test_every_recipe_field_is_documented():
+    from pathlib import Path
+
+    from pydantic import BaseModel
+
+    from archspec.train.recipe import Recipe
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "training.md").read_text()
+
+    def fields(model: type[BaseModel]):
+        for name, f in model.model_fields.items():
+            yield name
+            for arg in (f.annotation, *getattr(f.annotation, "__args__", ())):
+                if isinstance(arg, type) and issubclass(arg, BaseModel):
+                    yield from fields(arg)
+
+    missing = sorted({n for n in fields(Recipe) if not re.search(rf"(?<![\w-]){n}:", doc)})
+    assert not missing, f"docs/training.md does not describe: {missing}"

@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from archspec.train.recipe import Recipe
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -19,6 +24,7 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=_positive, help="override the recipe's epochs")
     p.add_argument("--batch-size", type=_positive, help="override the recipe's (global) batch size")
     p.add_argument("--seed", type=int, help="override the recipe's seed")
+    p.add_argument("--input", help="override the spec's input size, CxHxW (kept by --resume)")
     p.add_argument("--data", metavar="SOURCE", help="override the training data: digits, a folder or an .npz")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="override the recipe's device")
     p.add_argument("--nproc", type=_positive, default=1, help="processes (DistributedDataParallel via torchrun)")
@@ -37,60 +43,47 @@ def _positive(text: str) -> int:
 def child_argv(args: argparse.Namespace) -> list[str]:
     """The same command without --nproc, for the processes torchrun starts."""
     argv = ["train", args.spec]
-    for flag in ("recipe", "out", "epochs", "batch_size", "seed", "data", "device", "threads"):
+    for flag in ("recipe", "out", "epochs", "batch_size", "seed", "input", "data", "device", "threads"):
         value = getattr(args, flag)
         if value is not None:
             argv += [f"--{flag.replace('_', '-')}", str(value)]
     return argv + (["--resume"] if args.resume else []) + (["--quiet"] if args.quiet else [])
 
 
-def overrides(args: argparse.Namespace) -> dict:
-    """Recipe fields given on the command line."""
-    return {k: getattr(args, k) for k in ("epochs", "batch_size", "seed", "device") if getattr(args, k) is not None}
-
-
-def recipe_for(args: argparse.Namespace, model_name: str, out: str):
-    """The recipe: the run's own when resuming, else --recipe or the spec's default; then overrides."""
-    from pathlib import Path
-
-    from archspec.cli import UsageError
-    from archspec.train.recipe import load_recipe
-
-    if args.resume:
-        from archspec.train.loop import resume_recipe
-
-        if args.recipe:
-            raise UsageError("--resume continues the run with the recipe it was started with; drop --recipe")
-        recipe = resume_recipe(Path(out))
-    else:
-        recipe = load_recipe(args.recipe, model_name)
-    update = overrides(args)
+def with_overrides(args: argparse.Namespace, recipe: Recipe) -> Recipe:
+    """The recipe with the fields given on the command line."""
+    update = {k: getattr(args, k) for k in ("epochs", "batch_size", "seed", "device") if getattr(args, k) is not None}
     if args.data:
-        update["data"] = recipe.data.model_copy(update={"train": args.data, "val": None})
-    if not update:
-        return recipe
-    new = recipe.model_copy(update=update)
-    new._raw, new._path = recipe._raw, recipe._path
-    return new
+        source = str(Path(args.data).resolve()) if Path(args.data).exists() else args.data  # resumable from anywhere
+        update["data"] = recipe.data.model_copy(update={"train": source, "val": None})
+    return recipe.override(**update) if update else recipe
 
 
 def run(args: argparse.Namespace) -> int:
-    from archspec import load
-
     if args.nproc > 1 and "WORLD_SIZE" not in os.environ:
         from archspec.train.distributed import launch
 
         return launch(args.nproc, child_argv(args))
     import torch
 
-    from archspec.train.loop import train
+    from archspec import load
+    from archspec.cli import UsageError, parse_input
+    from archspec.loader import find_spec
+    from archspec.train.loop import resumed, train
+    from archspec.train.recipe import load_recipe
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    model = load(args.spec)
-    out = args.out or os.path.join("runs", model.name)
-    recipe = recipe_for(args, model.name, out)
-    result = train(model, recipe, out, resume=args.resume, progress_bar=not args.quiet)
+    out = Path(args.out or Path("runs") / find_spec(args.spec).stem)
+    if args.resume:
+        if args.recipe or args.input:
+            raise UsageError("--resume continues a run with its own recipe and input size; drop --recipe and --input")
+        recipe, shape = resumed(out)
+        model = load(args.spec, shape)
+    else:
+        model = load(args.spec, parse_input(args.input))
+        recipe = load_recipe(args.recipe, model.name)
+    result = train(model, with_overrides(args, recipe), out, resume=args.resume, progress_bar=not args.quiet)
     if int(os.environ.get("RANK", 0)) == 0:
         print(f"best val acc {100 * result['best_val_acc']:.2f}% (epoch {result['best_epoch']}); "
               f"wrote {out}/last.pt, best.pt, best.safetensors, metrics.jsonl")

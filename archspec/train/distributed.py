@@ -35,6 +35,8 @@ def from_env() -> World:
 
 
 def init(world: World, device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.set_device(device)  # NCCL's collectives (all_gather_object too) use the current device
     if world.size > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
 

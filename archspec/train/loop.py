@@ -123,7 +123,7 @@ class Trainer:
         if not self.world.main:
             return None
         return {"format": ckpt.FORMAT, "version": ckpt.VERSION,
-                "spec": {"name": self.model.name, "hash": self.model.spec_hash},
+                "spec": {"name": self.model.name, "hash": self.model.spec_hash, "input": list(self.model.input_shape)},
                 "recipe": self.recipe.model_dump(mode="json", exclude_unset=True), "world": self.world.size,
                 "model": self.net.state_dict(), "optimizer": self.opt.state_dict(),
                 "scaler": self.scaler.state_dict(), "progress": asdict(self.progress), "ranks": ranks}
@@ -143,6 +143,9 @@ class Trainer:
         if data["spec"]["hash"] != self.model.spec_hash:
             raise SpecError(Diagnostic(f"{self.out}/last.pt was trained from a different version of spec "
                                        f"'{data['spec']['name']}'", hint="resume with the spec the run started with"))
+        if tuple(data["spec"]["input"]) != self.model.input_shape:
+            raise SpecError(Diagnostic(f"the run trained on {data['spec']['input']} inputs, this model takes "
+                                       f"{list(self.model.input_shape)}", hint="resume with the same --input"))
         if data["world"] != self.world.size:
             raise SpecError(Diagnostic(f"the run used {data['world']} process(es); resume it with as many "
                                        f"(this is {self.world.size})"))
@@ -261,7 +264,8 @@ def _check_folder(out: Path, resume: bool) -> None:
 def _start_folder(out: Path, model: Model, recipe: Recipe, world: D.World) -> None:
     out.mkdir(parents=True, exist_ok=True)
     info = {"spec": model.name, "spec_path": str(model.source.path), "spec_hash": model.spec_hash,
-            "recipe": recipe.model_dump(mode="json", exclude_unset=True), "recipe_path": str(recipe.path or ""),
+            "input": list(model.input_shape), "recipe": recipe.model_dump(mode="json", exclude_unset=True),
+            "recipe_path": str(recipe.path or ""),
             "processes": world.size, "torch": torch.__version__}
     write_atomic(out / "run.json", (json.dumps(info, indent=1) + "\n").encode())
 
@@ -277,10 +281,10 @@ def _keep_metrics(out: Path, epochs: int) -> None:
         write_atomic(path, "".join(ln + "\n" for ln in kept).encode())
 
 
-def resume_recipe(out: Path) -> Recipe:
-    """The recipe a run folder was started with."""
+def resumed(out: Path) -> tuple[Recipe, tuple[int, ...]]:
+    """The recipe and input shape a run folder was trained with."""
     data = ckpt.load_run(out / "last.pt")
-    return recipe_from_dict(data["recipe"])
+    return recipe_from_dict(data["recipe"]), tuple(data["spec"]["input"])
 
 
 def train(model: Model, recipe: Recipe, out: str | Path, resume: bool = False, log: Log | None = print,

@@ -169,6 +169,7 @@ class Recipe(Strict):
 
     _raw: Any = PrivateAttr(None)
     _path: Path | None = PrivateAttr(None)
+    _cli: set[str] = PrivateAttr(default_factory=set)  # fields set by command-line options, not the file
 
     @property
     def path(self) -> Path | None:
@@ -185,7 +186,16 @@ class Recipe(Strict):
 
     def error(self, message: str, *keys: str, hint: str = "",
               notes: list[tuple[Pos, str]] | None = None) -> SpecError:
+        """A problem with a value: at its line in the recipe, or named by the option that set it."""
+        if keys and keys[0] in self._cli:
+            return SpecError(Diagnostic(message, None, f"--{keys[0].replace('_', '-')}", hint, list(notes or [])))
         return SpecError(Diagnostic(message, self.at(*keys), "recipe", hint, list(notes or [])))
+
+    def override(self, **fields: Any) -> Recipe:
+        """A copy with fields set from command-line options (errors about them name the option)."""
+        new = self.model_copy(update=fields)
+        new._raw, new._path, new._cli = self._raw, self._path, self._cli | set(fields)
+        return new
 
     def resolve(self, source: str) -> str:
         """A data path as given (relative to the working folder), else relative to the recipe file."""
