@@ -28,12 +28,15 @@ def test_same_spec_and_seed_give_the_same_bytes(tmp_path, resnet18):
     archspec.load("resnet18").save_onnx(b, seed=3)
     resnet18.save_onnx(c, seed=4)
     assert a.read_bytes() == b.read_bytes() != c.read_bytes()
-    # the streamed file is exactly the protobuf encoding of the in-memory model
+    # archspec's own encoder writes protobuf's canonical encoding: onnx parses and re-encodes it unchanged
     assert a.read_bytes() == resnet18.to_onnx(seed=3).SerializeToString()
+    for mode in ("deploy", "train"):
+        data = all_ops().save_onnx(tmp_path / f"all-{mode}.onnx", mode=mode, fp16=mode == "train").read_bytes()
+        assert onnx.load_from_string(data).SerializeToString() == data
 
 
 def test_a_failed_write_leaves_no_file_and_keeps_an_old_one(tmp_path, resnet18, monkeypatch):
-    def fail_midway(model, tensors, f):
+    def fail_midway(model, f, moved):
         f.write(b"\x08\x07" * 1000)
         raise OSError("disk full")
 
