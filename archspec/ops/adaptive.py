@@ -23,6 +23,30 @@ class AdaptiveAvgPool(Op):
     Params = AdaptiveAvgPoolParams
     shorthand = "out"
 
+    def onnx(self, node, b) -> None:
+        """1x1: GlobalAveragePool (any size); equal sizes: Identity; sizes that divide: AveragePool;
+        otherwise y = A_h x A_w^T as two MatMuls, row i of A holding 1/len over cell i's range."""
+        import numpy as np
+
+        (_, h, w), (oh, ow), x = b.in_shape(node), node.shape[1:], b.x(node)
+        if (oh, ow) == (1, 1):
+            b.op("GlobalAveragePool", [x], node)
+        elif (oh, ow) == (h, w):
+            b.op("Identity", [x], node)
+        elif h % oh == 0 and w % ow == 0:
+            k = [h // oh, w // ow]
+            b.op("AveragePool", [x], node, kernel_shape=k, strides=k)
+        else:
+            def cells(n: int, m: int) -> np.ndarray:
+                a = np.zeros((m, n), np.float32)
+                for i in range(m):
+                    lo, hi = i * n // m, -(-(i + 1) * n // m)
+                    a[i, lo:hi] = 1 / (hi - lo)
+                return a
+
+            cols = b.op("MatMul", [x, b.const(node, "cols", cells(w, ow).T)], node, "width")
+            b.op("MatMul", [b.const(node, "rows", cells(h, oh)), cols], node)
+
     def shape(self, p: AdaptiveAvgPoolParams, ins: list[Shape]) -> Shape:
         c, h, w = need_image(ins, "adaptive_avgpool")
         oh, ow = pair(p.out)
