@@ -30,12 +30,7 @@ def tiny_model(preprocess: dict | None = None, labels: list[str] | None = None, 
                               [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [batch, 5])], inits)
     m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     m.ir_version = 8
-    meta = {"archspec.spec_name": "tiny"}
-    if preprocess is not None:
-        meta["archspec.preprocess"] = json.dumps(preprocess)
-    if labels is not None:
-        meta["archspec.labels"] = json.dumps(labels)
-    helper.set_model_props(m, meta)
+    helper.set_model_props(m, {"spec": "tiny", "preprocess": json.dumps(preprocess), "labels": json.dumps(labels)})
     onnx.checker.check_model(m)
     return m
 

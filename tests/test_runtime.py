@@ -302,7 +302,7 @@ def test_run_on_a_compiled_builtin_gives_the_torch_modules_top1(tmp_path: Path, 
     with torch.inference_mode():
         probs = torch.softmax(torch_module(model, weights)(x).double(), 1)[0].numpy()
     assert ours[0]["index"] == int(probs.argmax())
-    np.testing.assert_allclose([t["probability"] for t in ours], np.sort(probs)[::-1][:3], atol=1e-4)
+    np.testing.assert_allclose([t["probability"] for t in ours], np.sort(probs)[::-1][:3], rtol=1e-4)
     if model.spec.labels:
         assert ours[0]["label"] == model.spec.labels[ours[0]["index"]]
 

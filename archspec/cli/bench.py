@@ -72,13 +72,18 @@ def _compare_source(args: argparse.Namespace) -> tuple[Any, Any]:
     initializers, or a fresh torch module's (seeded) initialisation."""
     from pathlib import Path
 
-    from archspec import load
+    from archspec import SpecError, load
+    from archspec.runtime.errors import RunError
     from archspec.runtime.load import from_file
     from archspec.runtime.weights import onnx_weights, read_weights, spec_weights
 
     if args.model.endswith(".onnx"):  # its spec by the name in its metadata (a built-in)
         onnx_model = from_file(Path(args.model))
-        spec = load(onnx_model.name)
+        try:
+            spec = load(onnx_model.name)
+        except SpecError:
+            raise RunError(f"--compare torch needs the spec of {args.model} ('{onnx_model.name}' is not a "
+                           "built-in): pass the spec file as MODEL") from None
         fresh = spec_weights(spec, args.seed)
         return spec, {**fresh, **onnx_weights(onnx_model.proto, list(fresh))}
     spec = load(args.model)
@@ -102,5 +107,5 @@ def render(report: dict[str, Any]) -> str:
             lines.append(row + f"unavailable: {r['error']}")
             continue
         lines.append(row + f"{r['load_s']:>7.3f} {r['p50_ms']:>9.2f} {r['p90_ms']:>9.2f} {r['p99_ms']:>9.2f} "
-                     f"{r['images_per_s']:>9.1f} {r['gflops']:>8.1f} {r['iters']:>5}")
+                     f"{r['images_per_s']:>9.1f} {r['gflops']:>8.2f} {r['iters']:>5}")
     return "\n".join(lines)

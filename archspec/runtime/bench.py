@@ -60,7 +60,10 @@ def show_progress(asked: bool | None) -> bool:
 def _bar(total: float, desc: str, show: bool, unit: str) -> Any:
     if not show:
         return None
-    from tqdm import tqdm
+    try:
+        from tqdm import tqdm
+    except ImportError:  # the bar is a convenience: time without it
+        return None
 
     fmt = None if unit == "it" else "{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} s"
     return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=True, bar_format=fmt)

@@ -24,10 +24,8 @@ if TYPE_CHECKING:
 
     from archspec.model import Model
 
-# Metadata keys written by the ONNX compiler (archspec/onnx): read here only.
-META_SPEC = "archspec.spec_name"
-META_PREPROCESS = "archspec.preprocess"
-META_LABELS = "archspec.labels"
+# Metadata keys written by the ONNX compiler, each value JSON but the name; read here only.
+META_SPEC, META_PREPROCESS, META_LABELS = "spec", "preprocess", "labels"
 
 
 @dataclass
@@ -141,8 +139,9 @@ def from_file(path: Path) -> OnnxModel:
         raise InputError(f"{path}: not a readable ONNX model ({type(e).__name__}: {e})") from None
     meta = {p.key: p.value for p in proto.metadata_props}
     try:
-        pre = Preprocess.model_validate_json(meta[META_PREPROCESS]) if META_PREPROCESS in meta else Preprocess()
-        labels = json.loads(meta[META_LABELS]) if META_LABELS in meta else None
+        pre = json.loads(meta.get(META_PREPROCESS, "null"))
+        pre = Preprocess.model_validate(pre) if pre is not None else Preprocess()
+        labels = json.loads(meta.get(META_LABELS, "null"))
     except ValueError as e:
         raise InputError(f"{path}: bad archspec metadata: {e}") from None
     return OnnxModel(proto, meta.get(META_SPEC) or path.stem, pre, labels)

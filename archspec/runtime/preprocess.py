@@ -71,7 +71,10 @@ def load_npy(path: Path, sample_shape: tuple[int | None, ...]) -> tuple[np.ndarr
 
 def load_image(path: Path, pre: Preprocess, sample_shape: tuple[int | None, ...]) -> np.ndarray:
     """One image file as a (C, H, W) float32 array."""
-    from PIL import Image, UnidentifiedImageError
+    try:
+        from PIL import Image, UnidentifiedImageError
+    except ImportError:
+        raise InputError(f"{path}: reading images needs Pillow: `pip install 'archspec[runtime]'`") from None
 
     try:
         with Image.open(path) as im:
