@@ -13,6 +13,8 @@ from archspec.loader import Source, find_spec, read
 from archspec.spec import SpecFile
 
 if TYPE_CHECKING:
+    import onnx
+
     from archspec.summary import Table
 
 
@@ -70,6 +72,18 @@ class Model:
     def summary(self, depth: int | None = None) -> str:
         return self.table(depth).render()
 
+    def to_onnx(self, **kw: Any) -> onnx.ModelProto:
+        """The ONNX model: see archspec.onnx_backend.to_onnx for the options (opset, batch, mode...)."""
+        from archspec.onnx_backend import to_onnx
+
+        return to_onnx(self, **kw)
+
+    def save_onnx(self, path: str | Path, **kw: Any) -> Path:
+        """Compile and write atomically (to_onnx's options, plus external_threshold)."""
+        from archspec.onnx_backend import save_onnx
+
+        return save_onnx(self, path, **kw)
+
     def __repr__(self) -> str:
         return f"<Model {self.name}: {self.params:,} params, {self.macs:,} MACs>"
 
@@ -88,4 +102,6 @@ def loads(text: str, name: str = "<string>.yaml", **kw: Any) -> Model:
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / name
         path.write_text(text, encoding="utf-8")
-        return load(path, **kw)
+        model = load(path, **kw)
+        model.spec_hash  # noqa: B018 - hashed while the file exists (compiled models record it)
+        return model

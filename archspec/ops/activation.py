@@ -11,6 +11,7 @@ from archspec.ops.base import Op, OpError, Params, Shape, register
 class ReLU(Op):
     """ReLU: y = max(x, 0)."""
 
+    onnx_op = "Relu"
     name = "relu"
 
 
@@ -21,6 +22,9 @@ class LeakyReLUParams(Params):
 @register
 class LeakyReLU(Op):
     """Leaky ReLU: y = x if x > 0 else slope * x (the lecture's epsilon)."""
+
+    def onnx(self, node, b) -> None:
+        b.op("LeakyRelu", [b.x(node)], node, alpha=node.params.slope)
 
     name = "leaky_relu"
     Params = LeakyReLUParams
@@ -34,6 +38,10 @@ class ShiftedReLUParams(Params):
 @register
 class ShiftedReLU(Op):
     """Shifted ReLU: y = max(x, 0) - alpha."""
+
+    def onnx(self, node, b) -> None:
+        b.chain(node, b.x(node), [("Relu", "relu", [], {}),
+                                  ("Sub", "", [b.const(node, "alpha", node.params.alpha)], {})])
 
     name = "shifted_relu"
     Params = ShiftedReLUParams
@@ -52,6 +60,20 @@ class ELU(Op):
     name = "elu"
     Params = ELUParams
 
+    def onnx(self, node, b) -> None:
+        """ONNX Elu takes a fixed alpha. With a trainable a: e = Elu(x, 1) is x for x > 0 and
+        exp(x) - 1 <= 0 otherwise, so PRelu(e, a) = x if x > 0 else a * (exp(x) - 1)."""
+        p = node.params
+        if not p.trainable:
+            b.op("Elu", [b.x(node)], node, alpha=p.a)
+            return
+        b.chain(node, b.x(node), [("Elu", "elu", [], {"alpha": 1.0}), ("PRelu", "", [b.param(node, "a")], {})])
+
+    def init(self, node, rng) -> dict:
+        import numpy as np
+
+        return {"a": np.full((1,), node.params.a, np.float32)} if node.params.trainable else {}
+
     def weights(self, p: ELUParams, ins: list[Shape], out: Shape) -> dict[str, Shape]:
         return {"a": (1,)} if p.trainable else {}
 
@@ -65,6 +87,20 @@ class SoftplusParams(Params):
 class Softplus(Op):
     """Softplus: y = log(1 + exp(beta * x)) / beta (linear above `threshold`, as PyTorch)."""
 
+    def onnx(self, node, b) -> None:
+        """Softplus(beta * x) / beta; where beta * x > threshold, x. Above 15 the switch is below
+        float32 resolution (softplus(z) - z = log1p(exp(-z)) < 3e-7 < z * eps), so it is left out."""
+        p, x = node.params, b.x(node)
+        beta = b.const(node, "beta", p.beta) if p.beta != 1 else None
+        switch = p.threshold < 15
+        z = b.op("Mul", [x, beta], node, "bx") if beta else x
+        y = b.op("Softplus", [z], node, "softplus" if beta or switch else None)
+        if beta:
+            y = b.op("Div", [y, beta], node, "unscale" if switch else None)
+        if switch:
+            linear = b.op("Greater", [z, b.const(node, "threshold", p.threshold)], node, "linear")
+            b.op("Where", [linear, x, y], node)
+
     name = "softplus"
     Params = SoftplusParams
 
@@ -73,6 +109,7 @@ class Softplus(Op):
 class Sigmoid(Op):
     """Sigmoid: y = 1 / (1 + exp(-x))."""
 
+    onnx_op = "Sigmoid"
     name = "sigmoid"
 
 
@@ -80,6 +117,7 @@ class Sigmoid(Op):
 class Tanh(Op):
     """Tanh: y = tanh(x)."""
 
+    onnx_op = "Tanh"
     name = "tanh"
 
 
@@ -93,6 +131,9 @@ class Softmax(Op):
 
     name = "softmax"
     Params = SoftmaxParams
+
+    def onnx(self, node, b) -> None:
+        b.op("Softmax", [b.x(node)], node, axis=node.params.axis)
 
     def shape(self, p: SoftmaxParams, ins: list[Shape]) -> Shape:
         rank = len(ins[0]) + 1
@@ -109,6 +150,10 @@ class DropoutParams(Params):
 class Dropout(Op):
     """Dropout: in training, zero each value with probability p and scale the rest by 1/(1-p);
     the identity at inference."""
+
+    def onnx(self, node, b) -> None:
+        """Dropout with its ratio; without a training_mode input ONNX runs it as the identity."""
+        b.op("Dropout", [b.x(node), b.const(node, "ratio", node.params.p)], node)
 
     name = "dropout"
     Params = DropoutParams

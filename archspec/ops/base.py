@@ -40,6 +40,7 @@ class Op:
     Params: ClassVar[type[Params]] = NoParams
     arity: ClassVar[int | None] = 1  # inputs taken; None: two or more
     shorthand: ClassVar[str | None] = None  # param set by a bare scalar: `dropout: 0.3`
+    onnx_op: ClassVar[str | None] = None  # the ONNX op of a one-to-one lowering without attributes
 
     def shape(self, p: Any, ins: list[Shape]) -> Shape:
         """Output shape (batch excluded). Elementwise by default."""
@@ -56,6 +57,16 @@ class Op:
     def macs(self, p: Any, ins: list[Shape], out: Shape) -> int:
         """Multiply-adds at batch 1 (conv and linear only, torchvision's convention)."""
         return 0
+
+    def onnx(self, node: Any, b: Any) -> None:
+        """Emit the node's ONNX nodes into `b` (an archspec.onnx_backend.builder.Builder)."""
+        if self.onnx_op is None:
+            raise NotImplementedError(f"op '{self.name}' has no ONNX lowering")
+        b.op(self.onnx_op, b.inputs(node), node)
+
+    def init(self, node: Any, rng: Any) -> dict[str, Any]:
+        """PyTorch's default initial values (numpy arrays) of the weights and buffers the node owns."""
+        return {}
 
     def summary(self, p: Any) -> str:
         """Key params in a few characters, for tables and drawings."""

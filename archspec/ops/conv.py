@@ -61,6 +61,18 @@ class Conv(Op):
         kh, kw = pair(p.kernel)
         return out[0] * out[1] * out[2] * (ins[0][0] // p.groups) * kh * kw
 
+    def onnx(self, node, b) -> None:
+        p = node.params
+        ins = [b.x(node), b.param(node, "weight"), *([b.param(node, "bias")] if p.bias else [])]
+        b.op("Conv", ins, node, kernel_shape=list(pair(p.kernel)), strides=list(pair(p.stride)),
+             pads=list(pads(p.pad)), dilations=list(pair(p.dilation)), group=p.groups)
+
+    def init(self, node, rng) -> dict:
+        """PyTorch's kaiming_uniform(a=sqrt(5)): weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
+        from archspec.weights import fan_in_uniform
+
+        return fan_in_uniform(node.weights, rng)
+
     def summary(self, p: ConvParams) -> str:
         kh, kw = pair(p.kernel)
         s = f"{kh}x{kw}, {p.out}"

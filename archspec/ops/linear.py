@@ -38,6 +38,16 @@ class Linear(Op):
     def macs(self, p: LinearParams, ins: list[Shape], out: Shape) -> int:
         return ins[0][0] * p.out
 
+    def onnx(self, node, b) -> None:
+        ins = [b.x(node), b.param(node, "weight"), *([b.param(node, "bias")] if node.params.bias else [])]
+        b.op("Gemm", ins, node, transB=1)
+
+    def init(self, node, rng) -> dict:
+        """PyTorch's kaiming_uniform(a=sqrt(5)): weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
+        from archspec.weights import fan_in_uniform
+
+        return fan_in_uniform(node.weights, rng)
+
     def summary(self, p: LinearParams) -> str:
         return str(p.out)
 
@@ -46,6 +56,7 @@ class Linear(Op):
 class Flatten(Op):
     """Flatten: [N, C, H, W] -> [N, C*H*W]."""
 
+    onnx_op = "Flatten"  # axis 1 by default
     name = "flatten"
 
     def shape(self, p: Params, ins: list[Shape]) -> Shape:

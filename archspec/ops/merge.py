@@ -14,6 +14,9 @@ class Add(Op):
     name = "add"
     arity = None
 
+    def onnx(self, node, b) -> None:
+        b.op("Add" if len(node.inputs) == 2 else "Sum", b.inputs(node), node)
+
     def shape(self, p: Params, ins: list[Shape]) -> Shape:
         for other in ins[1:]:
             if other != ins[0]:
@@ -40,6 +43,9 @@ class Concat(Op):
     name = "concat"
     Params = ConcatParams
     arity = None
+
+    def onnx(self, node, b) -> None:
+        b.op("Concat", b.inputs(node), node, axis=node.params.axis)
 
     def shape(self, p: ConcatParams, ins: list[Shape]) -> Shape:
         rank = len(ins[0]) + 1
@@ -68,6 +74,9 @@ class Scale(Op):
     Params = ScaleParams
     shorthand = "value"
 
+    def onnx(self, node, b) -> None:
+        b.op("Mul", [b.x(node), b.const(node, "value", node.params.value)], node)
+
     def summary(self, p: ScaleParams) -> str:
         return f"x{p.value}"
 
@@ -85,6 +94,22 @@ class ChannelPad(Op):
     name = "channel_pad"
     Params = ChannelPadParams
 
+    def onnx(self, node, b) -> None:
+        """x[:, :, ::s, ::s] as a Slice with steps, then a Pad of (out - c) // 2 zero channels
+        before and the rest after."""
+        p, c = node.params, b.in_shape(node)[0]
+        steps = []
+        if p.stride > 1:
+            ends = b.const(node, "ends", [b.INT64_MAX] * 2, "int64")
+            bounds = [b.const(node, "starts", [0, 0], "int64"), ends, b.const(node, "axes", [2, 3], "int64"),
+                      b.const(node, "steps", [p.stride] * 2, "int64")]
+            steps.append(("Slice", "subsample", bounds, {}))
+        if p.out > c:
+            before = (p.out - c) // 2
+            pads = b.const(node, "pads", [0, before, 0, 0, 0, p.out - c - before, 0, 0], "int64")
+            steps.append(("Pad", "", [pads], {}))
+        b.chain(node, b.x(node), steps)
+
     def shape(self, p: ChannelPadParams, ins: list[Shape]) -> Shape:
         c, h, w = need_image(ins, "channel_pad")
         if p.out < c:
@@ -99,4 +124,5 @@ class ChannelPad(Op):
 class Identity(Op):
     """Identity: y = x."""
 
+    onnx_op = "Identity"
     name = "identity"

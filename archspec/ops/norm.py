@@ -23,6 +23,23 @@ class BatchNorm(Op):
     name = "bn"
     Params = BatchNormParams
 
+    def onnx(self, node, b) -> None:
+        """BatchNormalization in inference form (running statistics); momentum is ONNX's 1 - p."""
+        p, c = node.params, node.shape[0]
+        gamma, beta = ((b.param(node, "weight"), b.param(node, "bias")) if p.affine else
+                       (b.const(node, "weight", [1.0] * c), b.const(node, "bias", [0.0] * c)))
+        stats = [b.param(node, "running_mean"), b.param(node, "running_var")]
+        b.op("BatchNormalization", [b.x(node), gamma, beta, *stats], node, epsilon=p.eps, momentum=1 - p.momentum)
+
+    def init(self, node, rng) -> dict:
+        """gamma 1, beta 0, running mean 0, running variance 1."""
+        import numpy as np
+
+        c = node.shape[0]
+        ones, zeros = np.ones(c, np.float32), np.zeros(c, np.float32)
+        affine = {"weight": ones, "bias": zeros} if node.params.affine else {}
+        return affine | {"running_mean": zeros.copy(), "running_var": ones.copy()}
+
     def weights(self, p: BatchNormParams, ins: list[Shape], out: Shape) -> dict[str, Shape]:
         c = (ins[0][0],)
         return {"weight": c, "bias": c} if p.affine else {}
@@ -45,6 +62,25 @@ class LocalResponseNorm(Op):
 
     name = "lrn"
     Params = LRNParams
+
+    def onnx(self, node, b) -> None:
+        """PyTorch sums channels [c - size//2, c + (size-1)//2]; ONNX LRN the window mirrored, the
+        same for an odd size. An even size is lowered as x / (k + Conv(x^2, band))^beta with a
+        banded 1x1 kernel band[o, i] = alpha/size on PyTorch's window."""
+        p = node.params
+        if p.size % 2:
+            b.op("LRN", [b.x(node)], node, size=p.size, alpha=p.alpha, beta=p.beta, bias=p.k)
+            return
+        import numpy as np
+
+        c, x = node.shape[0], b.x(node)
+        band = np.zeros((c, c, 1, 1), np.float32)
+        for o in range(c):
+            band[o, max(0, o - p.size // 2): o + (p.size - 1) // 2 + 1] = p.alpha / p.size
+        s = b.op("Conv", [b.op("Mul", [x, x], node, "square"), b.const(node, "band", band)], node, "window")
+        d = b.op("Pow", [b.op("Add", [s, b.const(node, "k", p.k)], node, "denom"), b.const(node, "beta", p.beta)],
+                 node, "pow")
+        b.op("Div", [x, d], node)
 
     def shape(self, p: LRNParams, ins: list[Shape]) -> Shape:
         need_image(ins, "lrn")

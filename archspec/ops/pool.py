@@ -31,6 +31,19 @@ class AvgPoolParams(PoolParams):
 
 
 class _Pool(Op):
+    def onnx(self, node, b) -> None:
+        """ceil_mode only where it adds a window: ORT follows PyTorch's rule (a window must start
+        inside the input or left pad), ONNX shape inference does not; floor mode is exact for both."""
+        p, (_, h, w) = node.params, b.in_shape(node)
+        (kh, kw), (sh, sw), (t, left, bot, r) = pair(p.kernel), p.strides(), pads(p.pad)
+        floor = (window_out(h, kh, sh, t, bot), window_out(w, kw, sw, left, r))
+        attrs = {"kernel_shape": [kh, kw], "strides": [sh, sw], "pads": [t, left, bot, r]}
+        if node.shape[1:] != floor:
+            attrs["ceil_mode"] = 1
+        if isinstance(p, AvgPoolParams):
+            attrs["count_include_pad"] = int(p.count_include_pad)
+        b.op(self.onnx_op, [b.x(node)], node, **attrs)
+
     def shape(self, p: PoolParams, ins: list[Shape]) -> Shape:
         c, h, w = need_image(ins, self.name)
         (kh, kw), (sh, sw) = pair(p.kernel), p.strides()
@@ -51,6 +64,7 @@ class _Pool(Op):
 class MaxPool(_Pool):
     """Max pooling: y = max over each window (padding counts as -inf)."""
 
+    onnx_op = "MaxPool"
     name = "maxpool"
     Params = PoolParams
 
@@ -59,6 +73,7 @@ class MaxPool(_Pool):
 class AvgPool(_Pool):
     """Average pooling: y = mean over each window (padding included unless count_include_pad: false)."""
 
+    onnx_op = "AveragePool"
     name = "avgpool"
     Params = AvgPoolParams
 
@@ -67,6 +82,7 @@ class AvgPool(_Pool):
 class GlobalAvgPool(Op):
     """Global average pooling: y[c] = mean over H, W of x[c]; output [N, C, 1, 1]."""
 
+    onnx_op = "GlobalAveragePool"
     name = "global_avgpool"
 
     def shape(self, p: Params, ins: list[Shape]) -> Shape:

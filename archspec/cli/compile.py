@@ -1,0 +1,58 @@
+"""`archspec compile SPEC -o model.onnx`: the spec as an ONNX model, written atomically."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("compile", help="compile a spec to ONNX")
+    p.add_argument("spec", metavar="SPEC", help="a spec file or built-in name")
+    p.add_argument("-o", "--output", metavar="FILE", help="the .onnx file to write (default: NAME.onnx)")
+    p.add_argument("--opset", type=int, default=None, help="ONNX opset (default 17; 13 to the newest onnx knows)")
+    p.add_argument("--batch", type=int, default=None, help="a fixed batch size (default: symbolic N)")
+    p.add_argument("--dynamic-hw", action="store_true", help="symbolic H and W (specs that take any size)")
+    p.add_argument("--fp16", action="store_true", help="float16 weights, input and outputs")
+    p.add_argument("--mode", choices=["deploy", "train"], default="deploy",
+                   help="deploy: eval outputs, no dropout, BN folded (default); train: every output, BN, Dropout")
+    p.add_argument("--no-fold-bn", dest="fold_bn", action="store_false", help="keep BatchNormalization nodes")
+    p.add_argument("--weights", metavar="FILE", help=".safetensors, .npz or a torch checkpoint keyed by path")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random initial weights (default 0)")
+    p.add_argument("--input", help="override the input size, CxHxW")
+    p.add_argument("--check", action="store_true",
+                   help="run the ONNX checker, shape inference and onnxruntime on the written file")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from archspec import load
+    from archspec.cli import EXIT_SPEC, UsageError, parse_input
+    from archspec.onnx_backend import DEFAULT_OPSET, CompileError
+    from archspec.weights import WeightsError
+
+    model = load(args.spec, parse_input(args.input))
+    out = args.output or f"{model.name}.onnx"
+    opts = dict(opset=args.opset or DEFAULT_OPSET, batch=args.batch, dynamic_hw=args.dynamic_hw, fp16=args.fp16,
+                mode=args.mode, fold_bn=args.fold_bn, weights=args.weights, seed=args.seed)
+    try:
+        path = model.save_onnx(out, **opts)
+    except CompileError as e:
+        raise UsageError(str(e)) from None
+    except (WeightsError, OSError) as e:
+        print(f"archspec: error: {e}", file=sys.stderr)
+        return EXIT_SPEC
+    t = model.graph.totals(train=args.mode == "train")
+    print(f"{model.name}: {t['params']:,} params, {t['buffers']:,} buffers, {t['macs']:,} MACs "
+          f"({t['macs'] / 1e9:.3f} G), {args.mode} graph")
+    print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB, opset {opts['opset']})")
+    if args.check:
+        from archspec.onnx_backend.check import CheckFailed, check_file
+
+        try:
+            for line in check_file(path, args.batch or 1):
+                print(f"check: {line}")
+        except CheckFailed as e:
+            print(f"archspec: check failed: {e}", file=sys.stderr)
+            return EXIT_SPEC
+    return 0

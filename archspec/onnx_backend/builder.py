@@ -1,0 +1,84 @@
+"""The builder an op's `onnx(node, b)` lowering writes into.
+
+It holds the ONNX nodes and initializers emitted so far and the value name of
+every IR node. An op's final ONNX node takes the IR path as its name and writes
+the IR node's value; helper nodes of a composite lowering are named
+`<path>/<tag>`. Parameters are initializers named `<path>.<local>` (the
+state_dict key); constants are initializers named `<path>/<tag>`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from onnx import NodeProto, helper
+
+if TYPE_CHECKING:
+    from archspec.ir import Graph, Node
+    from archspec.ops.base import Shape
+
+
+class Builder:
+    INT64_MAX = int(np.iinfo(np.int64).max)  # "to the end" for Slice
+
+    def __init__(self, graph: Graph, weights: dict[str, np.ndarray], values: dict[str, str], opset: int):
+        self.graph = graph
+        self.weights = weights
+        self.values = values  # IR node name -> ONNX value name
+        self.opset = opset
+        self.nodes: list[NodeProto] = []
+        self.inits: dict[str, np.ndarray] = {}
+        self._names: set[str] = set(values.values())  # every value name, to catch a clash early
+
+    def in_shape(self, node: Node, i: int = 0) -> Shape:
+        """Per-sample shape of the node's i-th input."""
+        return self.graph.nodes[node.inputs[i]].shape
+
+    def inputs(self, node: Node) -> list[str]:
+        """Value names of the node's inputs, in order."""
+        return [self.values[i] for i in node.inputs]
+
+    def x(self, node: Node) -> str:
+        """Value name of the node's single input."""
+        return self.values[node.inputs[0]]
+
+    def param(self, node: Node, local: str) -> str:
+        """The initializer of a weight or buffer the node owns, named by its state_dict key."""
+        name = f"{node.name}.{local}"
+        if name not in self.inits:
+            self._claim(name)
+            self.inits[name] = self.weights[name]
+        return name
+
+    def const(self, node: Node, tag: str, value: Any, dtype: Any = np.float32) -> str:
+        """A constant initializer named `<path>/<tag>`; float constants follow the model's dtype."""
+        name = f"{node.name}/{tag}"
+        if name not in self.inits:
+            self._claim(name)
+        self.inits[name] = np.asarray(value, dtype=dtype)
+        return name
+
+    def _claim(self, name: str) -> None:
+        if name in self._names:
+            raise AssertionError(f"ONNX value name '{name}' is used twice")  # a lowering bug
+        self._names.add(name)
+
+    def op(self, op_type: str, inputs: list[str], node: Node, tag: str | None = None, **attrs: Any) -> str:
+        """Emit one ONNX node. Without `tag` it is the node's final op: named by the IR path, it
+        writes the IR node's value. With `tag` it is a helper named and written as `<path>/<tag>`."""
+        out = self.values[node.name] if tag is None else f"{node.name}/{tag}"
+        name = node.name if tag is None else out
+        if tag is not None:
+            self._claim(out)
+        self.nodes.append(helper.make_node(op_type, inputs, [out], name=name, **attrs))
+        return out
+
+    def chain(self, node: Node, x: str, steps: list[tuple[str, str, list[str], dict[str, Any]]]) -> str:
+        """Emit `(op_type, tag, extra_inputs, attrs)` steps, each fed by the previous; the last
+        one is the node's final op. An empty list lowers to Identity."""
+        if not steps:
+            return self.op("Identity", [x], node)
+        for i, (op_type, tag, extra, attrs) in enumerate(steps):
+            x = self.op(op_type, [x, *extra], node, None if i == len(steps) - 1 else tag, **attrs)
+        return x

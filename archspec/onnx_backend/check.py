@@ -1,0 +1,56 @@
+"""`--check`: the ONNX checker (full), strict shape inference and one onnxruntime CPU run of a file."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+class CheckFailed(Exception):
+    """A compiled file that the checker, shape inference or onnxruntime rejects."""
+
+
+def check_file(path: str | Path, batch: int = 1) -> list[str]:
+    """Check `path`; returns a line per check, raises CheckFailed naming the failing one."""
+    import onnx
+    import onnxruntime as ort
+
+    path, lines = str(path), []
+    try:
+        onnx.checker.check_model(path, full_check=True)  # by path: external data is read too
+    except Exception as e:
+        raise CheckFailed(f"onnx.checker: {e}") from None
+    lines.append("onnx.checker (full_check): ok")
+    model = onnx.load(path, load_external_data=False)
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
+    except Exception as e:
+        raise CheckFailed(f"shape inference: {e}") from None
+    lines.append(f"shape inference: ok, {len(inferred.graph.value_info)} values typed")
+    meta = {p.key: p.value for p in model.metadata_props}
+    try:
+        sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+        feed = {i.name: _random(i, batch, meta) for i in sess.get_inputs()}
+        start = time.perf_counter()
+        outs = sess.run(None, feed)
+        ms = (time.perf_counter() - start) * 1e3
+    except Exception as e:
+        raise CheckFailed(f"onnxruntime: {e}") from None
+    bad = [o.name for o, v in zip(sess.get_outputs(), outs) if not np.isfinite(v).all()]
+    if bad:
+        raise CheckFailed(f"onnxruntime: non-finite values in {', '.join(bad)}")
+    shapes = ", ".join(f"{o.name} {list(v.shape)}" for o, v in zip(sess.get_outputs(), outs))
+    lines.append(f"onnxruntime CPU: ok, {shapes} in {ms:.1f} ms")
+    return lines
+
+
+def _random(arg: object, batch: int, meta: dict[str, str]) -> np.ndarray:
+    """A random input: symbolic N is `batch`; symbolic H, W take the spec's size."""
+    spec_shape = json.loads(meta.get("input", "{}")).get("shape", [])
+    dims = [d if isinstance(d, int) else batch if i == 0 else spec_shape[i - 1]
+            for i, d in enumerate(arg.shape)]  # type: ignore[attr-defined]
+    dtype = np.float16 if "float16" in arg.type else np.float32  # type: ignore[attr-defined]
+    return np.random.default_rng(0).standard_normal(dims).astype(dtype)

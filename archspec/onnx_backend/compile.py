@@ -1,0 +1,112 @@
+"""The compile pipeline: options, weights, deploy passes, emission. `to_onnx` never imports torch
+(unless asked to read a torch checkpoint)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from onnx import ModelProto, defs
+
+from archspec.errors import SpecError
+from archspec.expand import expand
+from archspec.ir import Graph
+from archspec.onnx_backend import passes
+from archspec.onnx_backend.emit import CompileError, Dims, Tensors, attach, emit
+from archspec.onnx_backend.metadata import metadata
+from archspec.onnx_backend.passes.drop_train_only import eval_outputs, live_nodes
+from archspec.onnx_backend.save import EXTERNAL_DATA_THRESHOLD, save_model
+from archspec.weights import check_weights, init_weights, load_weights
+
+if TYPE_CHECKING:
+    from archspec.model import Model
+
+MIN_OPSET = 13
+DEFAULT_OPSET = 17  # run by onnxruntime >= 1.12 (2022) and every runtime since
+MODES = ("deploy", "train")
+Weights = dict[str, np.ndarray] | str | Path | None
+
+
+@dataclass(frozen=True)
+class Options:
+    opset: int = DEFAULT_OPSET
+    batch: int | None = None  # None: the symbolic batch "N"
+    dynamic_hw: bool = False  # symbolic "H" and "W" (specs whose weights do not depend on the size)
+    fp16: bool = False  # weights, input and outputs in float16
+    mode: str = "deploy"  # deploy: eval outputs, no dropout, BN folded; train: every output, BN and Dropout
+    fold_bn: bool = True
+
+    def check(self) -> None:
+        newest = defs.onnx_opset_version()
+        if not MIN_OPSET <= self.opset <= newest:
+            raise CompileError(f"opset {self.opset} is not supported: use {MIN_OPSET} to {newest}")
+        if self.batch is not None and self.batch < 1:
+            raise CompileError(f"batch must be at least 1, got {self.batch}")
+        if self.mode not in MODES:
+            raise CompileError(f"mode must be one of {', '.join(MODES)}, got '{self.mode}'")
+
+
+def to_onnx(model: Model, *, weights: Weights = None, seed: int = 0, **options: object) -> ModelProto:
+    """The ONNX model of `model`. `weights`: a state_dict of arrays, a weights file, or None for
+    PyTorch-default initial values drawn from `seed`. `options`: the fields of `Options`."""
+    proto, tensors = compile_parts(model, weights=weights, seed=seed, **options)
+    return attach(proto, tensors)
+
+
+def save_onnx(model: Model, path: str | Path, *, external_threshold: int = EXTERNAL_DATA_THRESHOLD,
+              weights: Weights = None, seed: int = 0, **options: object) -> Path:
+    """Compile and write atomically; when the tensors exceed `external_threshold` bytes they go to
+    `<path>.data`. The file's bytes are those of `to_onnx(...).SerializeToString()`."""
+    proto, tensors = compile_parts(model, weights=weights, seed=seed, **options)
+    return save_model(proto, tensors, path, external_threshold)
+
+
+def compile_parts(model: Model, *, weights: Weights = None, seed: int = 0,
+                  **options: object) -> tuple[ModelProto, Tensors]:
+    """The model with byte-less initializers, and their arrays (see emit.emit)."""
+    opts = Options(**options)  # type: ignore[arg-type]
+    opts.check()
+    graph = model.graph
+    outputs = eval_outputs(graph) if opts.mode == "deploy" else graph.outputs
+    live = live_nodes(graph, outputs)
+    if weights is None:
+        arrays, desc = init_weights(graph, seed, live), f"seed {seed}"
+    elif isinstance(weights, dict):
+        arrays, desc = weights, "given"
+    else:
+        arrays, desc = load_weights(weights), Path(weights).name
+    arrays = check_weights(graph, arrays, live)
+    if opts.mode == "deploy":
+        graph, arrays = passes.deploy(graph, arrays, opts.fold_bn)
+    dims = _free_hw_dims(model, graph) if opts.dynamic_hw else _io_dims(graph)
+    return emit(graph, arrays, opset=opts.opset, batch=opts.batch or "N", fp16=opts.fp16, io_dims=dims,
+                metadata=metadata(model, graph, opts.mode, desc), doc=model.spec.description)
+
+
+def _io_dims(graph: Graph) -> dict[str, Dims]:
+    return {n: graph.nodes[n].shape for n in (graph.input, *(o.node for o in graph.outputs))}
+
+
+def _free_hw_dims(model: Model, graph: Graph) -> dict[str, Dims]:
+    """Input [C, "H", "W"]; an output dim that changes with the input size is left unknown. The spec
+    is expanded again at twice the size: if any weight shape changes, it is tied to its size."""
+    shape = model.input_shape
+    if len(shape) != 3:
+        raise CompileError(f"--dynamic-hw needs an image input [C,H,W]; {model.name} takes {list(shape)}")
+    c, h, w = shape
+    try:
+        other = expand(model.source, (c, 2 * h, 2 * w))
+    except SpecError as e:
+        raise CompileError(f"--dynamic-hw: {model.name} does not accept a {2 * h}x{2 * w} input: "
+                           f"{e.diagnostics[0].message}") from None
+    for n in graph.nodes.values():
+        if other.nodes[n.name].weights != model.graph.nodes[n.name].weights:
+            raise CompileError(f"--dynamic-hw: {model.name} takes only {h}x{w} inputs: the weights of "
+                               f"'{n.name}' ({n.op}) depend on the input size")
+    dims: dict[str, Dims] = {graph.input: (c, "H", "W")}
+    for o in graph.outputs:
+        mine, theirs = graph.nodes[o.node].shape, other.nodes[o.node].shape
+        dims[o.node] = tuple(a if a == b else None for a, b in zip(mine, theirs))
+    return dims

@@ -1,0 +1,45 @@
+"""The model metadata a compiled file carries: what spec it is, how to feed it, where each node came from."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import TYPE_CHECKING, Any
+
+from archspec.ir import Graph
+from archspec.loader import BUILTIN_DIR
+from archspec.source import Pos
+
+if TYPE_CHECKING:
+    from archspec.model import Model
+
+
+def _json(v: Any) -> str:
+    return json.dumps(v, sort_keys=True, separators=(",", ":"))
+
+
+def source_label(pos: Pos, spec_dir: str) -> str:
+    """`file:line`, the file relative to the spec's folder (built-in files as `builtin:...`), so the
+    label does not depend on where the spec sits on this machine."""
+    builtin = str(BUILTIN_DIR.resolve())
+    file = os.path.abspath(pos.file)
+    if file.startswith(builtin + os.sep):
+        return f"builtin:{os.path.relpath(file, builtin)}:{pos.line}"
+    return f"{os.path.relpath(file, spec_dir)}:{pos.line}"
+
+
+def metadata(model: Model, graph: Graph, mode: str, weights: str) -> dict[str, str]:
+    from archspec import __version__
+
+    spec, spec_dir = model.spec, str(model.source.path.parent)
+    return {
+        "archspec_version": __version__,
+        "spec": model.name,
+        "spec_hash": model.spec_hash,
+        "mode": mode,
+        "weights": weights,
+        "input": _json({"name": graph.input, "shape": list(model.input_shape)}),
+        "preprocess": _json(spec.preprocess.model_dump(mode="json") if spec.preprocess else None),
+        "labels": _json(spec.labels),
+        "sources": _json({n.name: source_label(n.pos, spec_dir) for n in graph.nodes.values() if n.pos}),
+    }

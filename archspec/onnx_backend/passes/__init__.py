@@ -1,0 +1,19 @@
+"""IR passes of the deploy graph. Each pass is one file with
+`run(graph, weights) -> (graph, weights, changed)`; it never mutates its inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from archspec.ir import Graph
+from archspec.onnx_backend.passes import drop_train_only, fold_bn, remove_dropout
+
+
+def deploy(graph: Graph, weights: dict[str, np.ndarray], fold: bool = True) -> tuple[Graph, dict[str, np.ndarray]]:
+    """Train-only outputs dropped, dropout removed, BN folded into convs (when `fold`)."""
+    for p in (drop_train_only, remove_dropout, *((fold_bn,) if fold else ())):
+        graph, weights, _ = p.run(graph, weights)
+        problems = graph.lint()
+        if problems:  # a pass bug, not a user error
+            raise AssertionError(f"{p.__name__}: IR lint failed: " + "; ".join(problems))
+    return graph, weights

@@ -1,0 +1,134 @@
+"""Weights as numpy arrays keyed by torch state_dict names (`layer1.0.conv1.weight`).
+
+`init_weights` draws PyTorch's default initialisation from a seed (each op's
+`init`); `load_weights` reads .npz and .safetensors without torch, and torch
+checkpoints (a state_dict, or {"model": state_dict}) when torch is installed;
+`check_weights` names every missing, unexpected or mis-shaped key.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from archspec.ir import Graph, Node
+
+TORCH_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin")
+IGNORED_SUFFIXES = (".num_batches_tracked",)  # torch BN bookkeeping, not a weight
+
+
+class WeightsError(ValueError):
+    """A weights file that cannot be read or does not fit the graph."""
+
+
+def uniform(rng: np.random.Generator, shape: tuple[int, ...], bound: float) -> np.ndarray:
+    """float32 samples of U(-bound, bound), drawn in float32 (twice as fast as float64), scaled in place."""
+    a = rng.random(shape, dtype=np.float32)
+    a *= np.float32(2 * bound)
+    a -= np.float32(bound)
+    return a
+
+
+def fan_in_uniform(weights: dict[str, tuple[int, ...]], rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """PyTorch's conv/linear default: kaiming_uniform(a=sqrt(5)) gives the weight a bound of
+    gain * sqrt(3 / fan_in) = sqrt(2 / 6) * sqrt(3 / fan_in) = 1 / sqrt(fan_in); the bias shares it."""
+    fan_in = math.prod(weights["weight"][1:])
+    bound = 1 / math.sqrt(fan_in) if fan_in else 0.0
+    return {k: uniform(rng, shape, bound) for k, shape in weights.items()}
+
+
+def node_rng(seed: int, name: str) -> np.random.Generator:
+    """A generator per node, so a node's initial values depend only on the seed and its path."""
+    return np.random.default_rng([seed, zlib.crc32(name.encode())])
+
+
+def init_weights(graph: Graph, seed: int = 0, nodes: Iterable[Node] | None = None) -> dict[str, np.ndarray]:
+    """Seeded initial weights and buffers of `nodes` (default: every node of the train graph)."""
+    out: dict[str, np.ndarray] = {}
+    for node in graph.nodes.values() if nodes is None else nodes:
+        if node.weights or node.buffers:
+            for local, value in node.impl.init(node, node_rng(seed, node.name)).items():
+                out[f"{node.name}.{local}"] = value
+    return out
+
+
+def expected(nodes: Iterable[Node]) -> dict[str, tuple[int, ...]]:
+    """state_dict key -> shape of every weight and buffer of `nodes`."""
+    return {f"{n.name}.{k}": tuple(s) for n in nodes for k, s in (n.weights | n.buffers).items()}
+
+
+def check_weights(graph: Graph, weights: dict[str, np.ndarray], nodes: Iterable[Node]) -> dict[str, np.ndarray]:
+    """The float32 arrays `nodes` need. Keys of other nodes of `graph` (a train-only head) may be
+    present; keys of no node, missing keys and wrong shapes are errors, all named in one message."""
+    need, known = expected(nodes), expected(graph.nodes.values())
+    problems = [f"missing '{k}' {list(s)}" for k, s in need.items() if k not in weights]
+    problems += [f"'{k}' has shape {list(np.shape(weights[k]))}, expected {list(s)}"
+                 for k, s in need.items() if k in weights and tuple(np.shape(weights[k])) != s]
+    extra = sorted(k for k in weights if k not in known and not k.endswith(IGNORED_SUFFIXES))
+    problems += [f"unexpected '{k}' (no such weight in {graph.name})" for k in extra]
+    if problems:
+        shown = problems[:20] + ([f"... and {len(problems) - 20} more"] if len(problems) > 20 else [])
+        raise WeightsError("weights do not fit the graph:\n  " + "\n  ".join(shown))
+    return {k: np.asarray(weights[k], dtype=np.float32) for k in need}
+
+
+def load_weights(path: str | Path) -> dict[str, np.ndarray]:
+    """A state_dict from .npz, .safetensors (both without torch) or a torch checkpoint."""
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"no weights file '{path}'")
+    try:
+        if path.suffix == ".npz":
+            with np.load(path, allow_pickle=False) as f:
+                return {k: f[k] for k in f.files}
+        if path.suffix == ".safetensors":
+            from safetensors.numpy import load_file
+
+            return load_file(str(path))
+        if path.suffix in TORCH_SUFFIXES:
+            return _load_torch(path)
+    except WeightsError:
+        raise
+    except Exception as e:  # a corrupt or foreign file: say which and why
+        raise WeightsError(f"cannot read weights '{path}': {type(e).__name__}: {e}") from None
+    raise WeightsError(f"'{path}': unknown weights format (use .npz, .safetensors or a torch "
+                       f"checkpoint {', '.join(TORCH_SUFFIXES)})")
+
+
+def _load_torch(path: Path) -> dict[str, np.ndarray]:
+    try:
+        import torch
+    except ImportError:
+        raise WeightsError(f"'{path}' is a torch checkpoint and torch is not installed; "
+                           "convert it to .safetensors or .npz") from None
+    obj = torch.load(path, map_location="cpu", weights_only=True)
+    if isinstance(obj, dict) and isinstance(obj.get("model"), dict):
+        obj = obj["model"]
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise WeightsError(f"'{path}' holds no state_dict (expected a dict of tensors or {{'model': ...}})")
+    return {k: (v.float() if v.is_floating_point() else v).detach().cpu().numpy() for k, v in obj.items()}
+
+
+def save_weights(path: str | Path, weights: dict[str, np.ndarray]) -> Path:
+    """Write .npz or .safetensors atomically."""
+    from archspec.io import atomic_path
+
+    path = Path(path)
+    if path.suffix not in (".npz", ".safetensors"):
+        raise WeightsError(f"'{path}': save weights as .npz or .safetensors")
+    arrays = {k: np.ascontiguousarray(v) for k, v in weights.items()}
+    with atomic_path(path) as tmp:
+        if path.suffix == ".npz":
+            with open(tmp, "wb") as f:
+                np.savez(f, **arrays)
+        else:
+            from safetensors.numpy import save_file
+
+            save_file(arrays, str(tmp))
+    return path
