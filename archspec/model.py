@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     import onnx
 
     from archspec.summary import Table
+    from archspec.torch_backend import Network
 
 
 class Model:
@@ -83,6 +84,13 @@ class Model:
         from archspec.onnx_backend import save_onnx
 
         return save_onnx(self, path, **kw)
+
+    def to_torch(self, seed: int | None = None) -> Network:
+        """The PyTorch module (a torch.fx GraphModule): parameters named by IR path, PyTorch's default
+        initialisation drawn under `seed` (None: from the global generator)."""
+        from archspec.torch_backend import build
+
+        return build(self.graph, seed)
 
     def __repr__(self) -> str:
         return f"<Model {self.name}: {self.params:,} params, {self.macs:,} MACs>"
