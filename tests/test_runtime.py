@@ -275,11 +275,6 @@ def test_importing_the_runtime_and_its_commands_loads_no_heavy_library():
 
 # --- compiled built-ins against the torch backend on the same weights ---------------------------------
 
-backends = pytest.mark.skipif(not (hasattr(archspec.Model, "to_onnx") and hasattr(archspec.Model, "to_torch")),
-                              reason="needs the ONNX compiler and the torch backend")
-
-
-@backends
 @pytest.mark.parametrize(("spec", "size"), [("resnet18", (300, 260)), ("lenet5", (28, 28))])
 def test_run_on_a_compiled_builtin_gives_the_torch_modules_top1(tmp_path: Path, spec: str, size: tuple[int, int]):
     import torch
@@ -307,7 +302,6 @@ def test_run_on_a_compiled_builtin_gives_the_torch_modules_top1(tmp_path: Path, 
         assert ours[0]["label"] == model.spec.labels[ours[0]["index"]]
 
 
-@backends
 def test_bench_compare_torch_times_both_backends_on_lenet5(capsys):
     rc, out, _ = cli(capsys, "bench", "lenet5", "--batch", "1,2", "--warmup", "1", "--iters", "5",
                      "--compare", "torch-eager", "--json")
@@ -318,9 +312,41 @@ def test_bench_compare_torch_times_both_backends_on_lenet5(capsys):
     assert all(r["p50_ms"] > 0 and r["iters"] == 5 for r in report["results"])
 
 
-@backends
 def test_macs_counted_in_a_compiled_graph_equal_the_specs():
     from archspec.runtime.load import compile_spec
 
     model = archspec.load("resnet18")
     assert onnx_macs(compile_spec(model), (3, 224, 224)) == model.macs == 1_814_073_344
+
+
+def test_run_a_spec_with_a_weights_file_on_npy_input_equals_torch(capsys, tmp_path: Path):
+    import torch
+
+    from archspec.runtime.torch_bench import torch_module
+    from archspec.runtime.weights import spec_weights
+    from archspec.weights import save_weights
+
+    model = archspec.load("lenet5")
+    weights = spec_weights(model, seed=3)
+    save_weights(tmp_path / "w.npz", weights)
+    x = np.random.default_rng(4).standard_normal((2, 1, 32, 32)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    rc, out, err = cli(capsys, "run", "lenet5", "--weights", str(tmp_path / "w.npz"), "--input",
+                       str(tmp_path / "x.npy"), "--top-k", "10", "--json")
+    assert rc == 0 and "random weights" not in err
+    got = [[t["probability"] for t in sorted(p["top"], key=lambda t: t["index"])]
+           for p in json.loads(out)["predictions"]]
+    with torch.inference_mode():
+        expect = torch.softmax(torch_module(model, weights)(torch.from_numpy(x)).double(), 1).numpy()
+    np.testing.assert_allclose(got, expect, rtol=1e-4)
+
+
+def test_compare_torch_on_an_onnx_file_takes_its_weights_unless_bn_is_folded(capsys, tmp_path: Path):
+    model = archspec.load("resnet18")
+    model.save_onnx(tmp_path / "folded.onnx")
+    rc, out, err = cli(capsys, "bench", str(tmp_path / "folded.onnx"), "--compare", "torch-eager")
+    assert rc == 2 and out == "" and "lacks 80 of the torch module's weights (e.g. bn1.weight; BN folded?)" in err
+    model.save_onnx(tmp_path / "train.onnx", mode="train")
+    rc, out, _ = cli(capsys, "bench", str(tmp_path / "train.onnx"), "--compare", "torch-eager", "--warmup", "0",
+                     "--iters", "1", "--json")
+    assert rc == 0 and [r["backend"] for r in json.loads(out)["results"]] == ["onnxruntime", "torch-eager"]

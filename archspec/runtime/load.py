@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from archspec.runtime.errors import InputError
+from archspec.runtime.errors import InputError, RunError
 from archspec.spec import Preprocess
 
 if TYPE_CHECKING:
@@ -102,11 +102,13 @@ def format_dims(dims: tuple[int | None, ...]) -> str:
 def compile_spec(model: Model, *, fp16: bool = False, weights: dict[str, np.ndarray] | None = None,
                  seed: int = 0) -> onnx.ModelProto:
     """The runtime's one way from a spec to ONNX: the deploy graph (BN folded), symbolic batch."""
-    if not hasattr(model, "to_onnx"):
-        from archspec.runtime.errors import RunError
+    from archspec.onnx_backend import CompileError
+    from archspec.weights import WeightsError
 
-        raise RunError("this archspec has no ONNX compiler (Model.to_onnx); pass an .onnx file")
-    return model.to_onnx(mode="deploy", fp16=fp16, weights=weights, seed=seed)
+    try:
+        return model.to_onnx(mode="deploy", fp16=fp16, weights=weights, seed=seed)
+    except (CompileError, WeightsError) as e:
+        raise RunError(f"{model.name}: {e}") from None
 
 
 def open_model(ref: str | Path, *, fp16: bool = False, weights: dict[str, np.ndarray] | None = None,

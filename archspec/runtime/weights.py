@@ -28,28 +28,13 @@ def spec_weights(model: Model, seed: int = 0) -> Weights:
 
 
 def read_weights(path: str | Path) -> Weights:
-    """Weights from .safetensors, .npz, or a torch checkpoint (.pt/.pth: a state_dict, or a dict
-    holding one under "model" or "state_dict")."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
+    """A weights file (.safetensors, .npz, torch checkpoint), its problems as user errors."""
+    from archspec.weights import WeightsError, load_weights
+
     try:
-        if path.suffix == ".safetensors":
-            from safetensors.numpy import load_file
-
-            return load_file(str(path))
-        if path.suffix == ".npz":
-            with np.load(path, allow_pickle=False) as z:
-                return {k: z[k] for k in z.files}
-        import torch
-
-        sd = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # each format fails in its own way; all mean an unreadable file
-        raise InputError(f"{path}: not a readable weights file ({type(e).__name__}: {e})") from None
-    sd = sd.get("model", sd.get("state_dict", sd)) if isinstance(sd, dict) else sd
-    if not isinstance(sd, dict):
-        raise InputError(f"{path}: holds no state_dict")
-    return {k: v.detach().cpu().numpy() for k, v in sd.items() if hasattr(v, "detach")}
+        return load_weights(path)
+    except WeightsError as e:
+        raise InputError(str(e)) from None
 
 
 def onnx_weights(proto: onnx.ModelProto, keys: list[str]) -> Weights:
