@@ -3,7 +3,8 @@
 archspec's resnet50 is compiled to ONNX (deploy graph, BN folded) with the weights of a fresh,
 seeded torch module; the same arrays are loaded into torchvision's resnet50 and into archspec's
 own torch module. The three are timed interleaved, through archspec's one timing harness
-(archspec.runtime.bench.time_interleaved), at batch 1 by default. The goal of issue 6:
+(archspec.runtime.bench.time_interleaved), at batch 1 by default. onnxruntime's idle threads do
+not spin here (they would take the cores from torch's next call); torch runs as it comes. The goal of issue 6:
 onnxruntime's median latency at most 0.7 of torchvision eager's.
 
     python tools/bench_runtime.py [--spec resnet50] [--iters 30] [--warmup 5] [--threads N] [--batch 1]
@@ -46,7 +47,8 @@ def main() -> int:
     model = archspec.load(args.spec)
     weights = spec_weights(model, seed=0)
     onnx_model = from_spec(model, weights=weights)
-    session, _ = create_session(onnx_model.data, "cpu", args.threads)
+    # No busy-waiting onnxruntime workers: between its calls they would steal the cores torch runs on.
+    session, _ = create_session(onnx_model.data, "cpu", args.threads, spin=False)
     x = random_input((args.batch, *model.input_shape), np.dtype("float32"))
     xt = torch.from_numpy(x)
     fns = {"onnxruntime (archspec ONNX)": ort_call(session, onnx_model, x, "cpu")}

@@ -49,11 +49,13 @@ def import_ort() -> Any:
     return onnxruntime
 
 
-def create_session(model: bytes | str, provider: str = "cpu",
-                   threads: int | None = None) -> tuple[onnxruntime.InferenceSession, float]:
+def create_session(model: bytes | str, provider: str = "cpu", threads: int | None = None,
+                   spin: bool = True) -> tuple[onnxruntime.InferenceSession, float]:
     """A session for `model` (serialized bytes or a path) and the seconds its creation took.
 
     `threads`: intra-op threads (None: onnxruntime's default, one per physical core).
+    `spin`: whether idle worker threads busy-wait for the next call (onnxruntime's default, fastest
+    alone). Turn it off when timing interleaved with another runtime, which they would slow down.
     """
     ort = import_ort()
     if provider not in PROVIDERS:
@@ -64,6 +66,7 @@ def create_session(model: bytes | str, provider: str = "cpu",
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.intra_op_num_threads = threads or 0
     opts.inter_op_num_threads = 1
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
     providers = [PROVIDERS[provider]] + (["CPUExecutionProvider"] if provider == "cuda" else [])
     t0 = time.perf_counter()
     session = ort.InferenceSession(model, sess_options=opts, providers=providers)
