@@ -74,9 +74,10 @@ def parse_file(path: Path) -> SDict:
         mark = getattr(e, "problem_mark", None)
         pos = Pos(str(path), mark.line + 1, mark.column + 1) if mark else None
         problem = getattr(e, "problem", None) or str(e)
-        context = getattr(e, "context", None)
-        msg = f"YAML syntax: {problem}" + (f" ({context})" if context else "")
-        raise SpecError(Diagnostic(msg, pos)) from None
+        context = getattr(e, "context", None) or ""
+        cmark = getattr(e, "context_mark", None)
+        notes = [(Pos(str(path), cmark.line + 1, cmark.column + 1), context)] if cmark and context else []
+        raise SpecError(Diagnostic(f"YAML syntax: {problem}", pos, notes=notes)) from None
     if not isinstance(data, SDict):
         raise SpecError(Diagnostic("a spec file must be a YAML mapping", Pos(str(path), 1, 1)))
     return data

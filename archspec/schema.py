@@ -100,6 +100,8 @@ def json_schema() -> dict:
     defs["BlockDef"]["properties"]["residual"] = items[len(REGISTRY) + 2]["properties"]["residual"]
     defs["BlockDef"]["properties"]["dense"] = items[len(REGISTRY) + 4]["properties"]["dense"]
     defs["OutputDef"]["properties"]["layers"] = {"type": "array", "items": ITEM}
+    root["required"] = [k for k in root["required"] if k != "input"]  # a spec that extends a base
+    root["if"], root["then"] = {"not": {"required": ["extends"]}}, {"required": ["input"]}  # inherits it
     root["$defs"] = defs
     return {"$schema": "https://json-schema.org/draft/2020-12/schema",
             "$id": "https://archspec.dev/schema/spec-1.json", "title": "archspec spec", **root}

@@ -7,6 +7,7 @@ full union derived from the op registry.
 
 from __future__ import annotations
 
+import difflib
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError
@@ -126,13 +127,23 @@ def validate(model: type[BaseModel], raw: Any, pos: Pos | None, errors: Collecto
     try:
         return model.model_validate(raw)
     except ValidationError as e:
-        for err in e.errors():
-            report_pydantic(err, raw, pos, errors, path, model, what)
+        report_errors(e.errors(), raw, pos, errors, path, model, what)
         return None
 
 
-def report_pydantic(err: dict, raw: Any, pos: Pos | None, errors: Collector, path: str,
-                    model: type[BaseModel], what: str = "") -> None:
+def report_errors(errs: list[dict], raw: Any, pos: Pos | None, errors: Collector, path: str,
+                  model: type[BaseModel], what: str = "") -> None:
+    """Turn Pydantic errors into diagnostics. A misspelt key is one error, not also a missing one."""
+    extra = [e["loc"][-1] for e in errs if e["type"] == "extra_forbidden"]
+    for err in errs:
+        if err["type"] == "missing" and any(
+                difflib.get_close_matches(str(k), [str(err["loc"][-1])], cutoff=0.6) for k in extra):
+            continue
+        _report(err, raw, pos, errors, path, model, what)
+
+
+def _report(err: dict, raw: Any, pos: Pos | None, errors: Collector, path: str,
+            model: type[BaseModel], what: str) -> None:
     loc, node, at = err["loc"], raw, pos
     for key in loc:  # walk the raw value to the offending key for its position
         in_list = isinstance(node, SList) and isinstance(key, int) and key < len(node)
@@ -141,12 +152,13 @@ def report_pydantic(err: dict, raw: Any, pos: Pos | None, errors: Collector, pat
         else:
             break
     where = ".".join(str(k) for k in loc if not str(k).startswith(("function-", "union")))
-    label = f"{what} " if what else ""
+    label = f"{what}: " if what else ""
     hint = ""
     if err["type"] == "extra_forbidden":
-        at = raw.key_pos.get(loc[-1], at) if isinstance(raw, SDict) and len(loc) == 1 else at
+        if isinstance(raw, SDict) and len(loc) == 1:
+            at = raw.key_pos.get(loc[-1], at)
         fields = _fields(model, loc[:-1])
-        msg = f"unknown key '{loc[-1]}' in {label or 'mapping'}".rstrip()
+        msg = f"{label}unknown key '{where}'"
         hint = did_you_mean(loc[-1], fields) if fields else ""
     elif err["type"] == "missing":
         msg = f"{label}missing required key '{where}'"
@@ -155,10 +167,8 @@ def report_pydantic(err: dict, raw: Any, pos: Pos | None, errors: Collector, pat
     else:
         got = err.get("input")
         got_s = f", got {got!r}" if not isinstance(got, (dict, list)) else ""
-        msg = f"{label}{where}: {err['msg'].lower()}{got_s}"
+        msg = f"{label}{where}: {err['msg'][0].lower()}{err['msg'][1:]}{got_s}"
     errors.add(msg, at, path, hint)
-
-
 def _fields(model: type[BaseModel], loc: tuple) -> list[str]:
     for key in loc:  # descend into nested models where the location says so
         field = model.model_fields.get(str(key))

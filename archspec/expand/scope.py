@@ -1,0 +1,46 @@
+"""Scopes: where expansion is in the name tree, which names expressions see, and the counter
+that names unnamed items by position (the nn.Sequential convention)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from archspec.source import Pos
+from archspec.spec import BODY_KEYS
+
+COMBINATORS = frozenset(BODY_KEYS)
+ITEM_KEYS = ("name", "from", "freeze")  # keys allowed beside an item's op/block/combinator key
+
+Value = str | None  # the node producing the current tensor; None once an error poisoned it
+
+
+@dataclass
+class _Counter:
+    n: int = 0
+
+
+@dataclass
+class Scope:
+    prefix: str
+    env: dict[str, Any]
+    calls: tuple[tuple[Pos | None, str], ...] = ()
+    counter: _Counter = field(default_factory=_Counter)
+    train_only: bool = False
+
+    def child(self, name: str, env: dict[str, Any] | None = None,
+              call: tuple[Pos | None, str] | None = None) -> Scope:
+        calls = (*self.calls, call) if call else self.calls
+        return Scope(f"{self.prefix}{name}.", self.env if env is None else env, calls,
+                     train_only=self.train_only)
+
+    def with_env(self, extra: dict[str, Any]) -> Scope:
+        return Scope(self.prefix, self.env | extra, self.calls, self.counter, self.train_only)
+
+    def take(self, given: str | None) -> str:
+        """The local name of the next item: its own, or its position."""
+        n = self.counter.n
+        self.counter.n += 1
+        return given if given else str(n)
+
+

@@ -1,0 +1,178 @@
+"""The built-in zoo against the published figures (shared/reference.md) and against the
+reference implementations' state_dict layouts, which the torch backend's weight import relies on."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+import archspec
+from archspec.loader import BUILTIN_DIR, builtin_names
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# name: exact params; MACs: an int is the exact count, a str the published GMACs, which the spec's
+# count must give when rounded to as many digits (within 0.1% for 4 significant digits; 0.0406
+# for CIFAR ResNet-20 is 40,551,040 MACs rounded to 3, 0.12% away); input shape.
+FIGURES: dict[str, tuple[int, int | str, tuple[int, ...]]] = {
+    "lenet5": (61_706, 416_520, (1, 32, 32)),
+    "alexnet": (61_100_840, 714_188_480, (3, 224, 224)),
+    "alexnet2012": (60_965_224, 724_406_816, (3, 227, 227)),
+    "googlenet": (6_624_904, 1_498_376_192, (3, 224, 224)),
+    "resnet18": (11_689_512, "1.814", (3, 224, 224)),
+    "resnet34": (21_797_672, "3.664", (3, 224, 224)),
+    "resnet50": (25_557_032, "4.089", (3, 224, 224)),
+    "resnet101": (44_549_160, "7.801", (3, 224, 224)),
+    "resnet152": (60_192_808, "11.514", (3, 224, 224)),
+    "cifar_resnet20": (269_722, "0.0406", (3, 32, 32)),
+    "cifar_resnet32": (464_154, "0.0689", (3, 32, 32)),
+    "cifar_resnet44": (658_586, "0.0972", (3, 32, 32)),
+    "cifar_resnet56": (853_018, "0.1255", (3, 32, 32)),
+    "cifar_resnet110": (1_727_962, "0.2529", (3, 32, 32)),
+    "cifar_plain20": (269_722, "0.0406", (3, 32, 32)),  # "same layers without shortcuts"
+    "cifar_plain56": (853_018, "0.1255", (3, 32, 32)),
+    "inception_resnet_v2": (55_843_464, "13.156", (3, 299, 299)),
+    "densenet121": (7_978_856, "2.834", (3, 224, 224)),
+    "densenet169": (14_149_480, "3.360", (3, 224, 224)),
+    "densenet201": (20_013_928, "4.291", (3, 224, 224)),
+    "densenet161": (28_681_000, "7.728", (3, 224, 224)),
+    "densenet264": (33_337_704, "5.752", (3, 224, 224)),
+    "densenet_bc100": (769_162, "0.288", (3, 32, 32)),
+}
+TRAIN_PARAMS = {"googlenet": 13_004_888}  # with both aux heads: + 3,188,968 + 3,191,016
+
+
+@cache
+def model(name: str) -> archspec.Model:
+    return archspec.load(name)
+
+
+def test_every_builtin_has_figures():
+    assert sorted(FIGURES) == builtin_names()
+
+
+@pytest.mark.parametrize("name", sorted(FIGURES))
+def test_published_figures(name: str):
+    params, macs, shape = FIGURES[name]
+    m = model(name)
+    assert m.input_shape == shape
+    assert m.params == params
+    if isinstance(macs, int):
+        assert m.macs == macs
+    else:
+        assert f"{m.macs / 1e9:.{len(macs.split('.')[1])}f}" == macs
+    assert m.train_params == TRAIN_PARAMS.get(name, params)
+
+
+def test_googlenet_aux_heads_are_train_only():
+    g = model("googlenet").graph
+    assert [(o.name, o.train_only) for o in g.outputs] == [("logits", False), ("aux1", True), ("aux2", True)]
+    aux = {o.name: o.node for o in g.outputs}
+    assert aux["aux1"] == "aux1.fc2" and aux["aux2"] == "aux2.fc2"
+    assert g.nodes["aux1.0"].shape == (512, 4, 4) and g.nodes["aux2.0"].shape == (528, 4, 4)
+    assert sum(n.params_count for n in g.nodes.values() if n.name.startswith("aux1.")) == 3_188_968
+    assert sum(n.params_count for n in g.nodes.values() if n.name.startswith("aux2.")) == 3_191_016
+
+
+def test_cifar_plain_is_resnet_without_adds():
+    res, plain = model("cifar_resnet20").graph, model("cifar_plain20").graph
+    assert sum(n.op == "add" for n in res.nodes.values()) == 9
+    assert sum(n.op == "channel_pad" for n in res.nodes.values()) == 2
+    assert not any(n.op in ("add", "channel_pad") for n in plain.nodes.values())
+    weights = lambda g: {(n.name, tuple(n.weights.items())) for n in g.nodes.values() if n.weights}  # noqa: E731
+    assert weights(res) == weights(plain)
+
+
+def test_inception_resnet_v2_scales_and_last_block():
+    g = model("inception_resnet_v2").graph
+    scales = [n.params.value for n in g.nodes.values() if n.op == "scale"]
+    assert scales == [0.17] * 10 + [0.1] * 20 + [0.2] * 9 + [1.0]
+    last_add = [n for n in g.nodes.values() if n.op == "add"][-1]
+    assert last_add.name.startswith("block8.")
+    assert g.nodes["conv2d_7b.conv"].inputs == [last_add.name]  # no ReLU after the last Block8
+
+
+# ---- state_dict layouts --------------------------------------------------------------------
+
+def _references() -> dict[str, object]:
+    """Builders of the reference modules (random init, on the meta device: no memory, no time)."""
+    tv = pytest.importorskip("torchvision.models")
+    timm = pytest.importorskip("timm")
+    refs: dict[str, object] = {
+        "alexnet": tv.alexnet,
+        "googlenet": lambda: tv.googlenet(aux_logits=True, init_weights=False),
+        "densenet264": lambda: tv.DenseNet(32, (6, 12, 64, 48), 64),
+        "inception_resnet_v2": lambda: timm.create_model("inception_resnet_v2", pretrained=False),
+    }
+    for n in ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
+              "densenet121", "densenet169", "densenet201", "densenet161"):
+        refs[n] = getattr(tv, n)
+    return refs
+
+
+def _reference_state(build) -> dict[str, tuple[int, ...]]:
+    import torch
+
+    with torch.device("meta"):
+        module = build()
+    return {k: tuple(v.shape) for k, v in module.state_dict().items() if not k.endswith("num_batches_tracked")}
+
+
+def _spec_state(g, train: bool = True) -> dict[str, tuple[int, ...]]:
+    return {f"{n.name}.{local}": shape for n in g.nodes.values() if train or not n.train_only
+            for local, shape in (n.weights | n.buffers).items()}
+
+
+REFERENCED = ["alexnet", "googlenet", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
+              "inception_resnet_v2", "densenet121", "densenet169", "densenet201", "densenet161", "densenet264"]
+
+
+@pytest.mark.parametrize("name", REFERENCED)
+def test_state_dict_layout_matches_reference(name: str):
+    """Every weight and buffer key of the spec is the reference's, with the same shape, and back."""
+    ref = _reference_state(_references()[name])
+    ours = _spec_state(model(name).graph)
+    assert sorted(set(ours) - set(ref)) == [] and sorted(set(ref) - set(ours)) == []
+    assert ours == ref
+
+
+def test_googlenet_eval_graph_matches_reference_without_aux():
+    tv = pytest.importorskip("torchvision.models")
+    ref = _reference_state(lambda: tv.googlenet(aux_logits=False, init_weights=False))
+    assert _spec_state(model("googlenet").graph, train=False) == ref
+
+
+# ---- the specs' sources --------------------------------------------------------------------
+
+def _zoo_doc():
+    spec = importlib.util.spec_from_file_location("zoo_doc", ROOT / "tools" / "zoo_doc.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.parametrize("name", builtin_names())
+def test_spec_header_names_paper_and_reference(name: str):
+    head = _zoo_doc().header(BUILTIN_DIR / f"{name}.yaml")
+    assert re.fullmatch(r"[A-Z][\w. -]+ \d{4}, \".+\".*", head["paper"]), head["paper"]
+    assert len(head["reference"]) > 10
+
+
+def test_families_share_blocks():
+    """Members of a family differ from each other only in config lines."""
+    for member in ("resnet18", "resnet152", "cifar_resnet110", "cifar_plain56", "densenet121", "densenet264"):
+        text = (BUILTIN_DIR / f"{member}.yaml").read_text()
+        body = [line for line in text.splitlines() if line and not line.startswith("#")]
+        assert body[:2] == ["archspec: 1", f"extends: lib/{body[1].split('lib/')[1]}"], member
+        assert len(body) == 4 and body[3].startswith("args: {"), member
+
+
+def test_zoo_doc_is_current():
+    """docs/zoo.md is generated from the specs: regenerate it with `python tools/zoo_doc.py`."""
+    doc = _zoo_doc()
+    assert (ROOT / "docs" / "zoo.md").read_text(encoding="utf-8") == doc.render(), \
+        "docs/zoo.md is stale: run `python tools/zoo_doc.py`"
