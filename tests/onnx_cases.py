@@ -132,3 +132,38 @@ def ort_max_opset() -> int:
             break
         best = v
     return best
+
+
+def dims(v: onnx.ValueInfoProto) -> tuple:
+    return tuple(d.dim_value if d.HasField("dim_value") else d.dim_param
+                 for d in v.type.tensor_type.shape.dim)
+
+
+def inferred_shapes(model: onnx.ModelProto) -> dict[str, tuple]:
+    """Strict ONNX shape inference: the shape of each ONNX node's output, by node name."""
+    inf = onnx.shape_inference.infer_shapes(model, strict_mode=True)
+    values = {v.name: dims(v) for v in (*inf.graph.value_info, *inf.graph.output, *inf.graph.input)}
+    return {n.name: values[n.output[0]] for n in inf.graph.node}
+
+
+def expose_all(model: onnx.ModelProto, names: list[str]) -> onnx.ModelProto:
+    """A copy whose outputs also include the value of each ONNX node named in `names`."""
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    have = {o.name for o in m.graph.output}
+    for n in m.graph.node:
+        if n.name in names and n.output[0] not in have:
+            m.graph.output.append(onnx.helper.make_tensor_value_info(n.output[0], onnx.TensorProto.FLOAT, None))
+    return m
+
+
+def node_values(model: onnx.ModelProto, names: list[str], x: np.ndarray) -> dict[str, np.ndarray]:
+    """onnxruntime's value of each IR node (by the ONNX node that bears its name)."""
+    m = expose_all(model, names)
+    out = run(m, x)
+    return {n.name: out[n.output[0]] for n in m.graph.node if n.name in names}
+
+
+def scale_diff(a: np.ndarray, ref: np.ndarray) -> float:
+    """max |a - ref| relative to the reference's largest magnitude."""
+    return float(np.abs(a - ref).max() / max(np.abs(ref).max(), 1e-12))
