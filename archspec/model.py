@@ -73,6 +73,13 @@ class Model:
     def summary(self, depth: int | None = None) -> str:
         return self.table(depth).render()
 
+    def to_torch(self, seed: int | None = None) -> Network:
+        """The PyTorch module (a torch.fx GraphModule): parameters named by IR path, PyTorch's default
+        initialisation drawn under `seed` (None: from the global generator)."""
+        from archspec.torch_backend import build
+
+        return build(self.graph, seed)
+
     def to_onnx(self, **kw: Any) -> onnx.ModelProto:
         """The ONNX model: see archspec.onnx_backend.to_onnx for the options (opset, batch, mode...)."""
         from archspec.onnx_backend import to_onnx
@@ -84,13 +91,6 @@ class Model:
         from archspec.onnx_backend import save_onnx
 
         return save_onnx(self, path, **kw)
-
-    def to_torch(self, seed: int | None = None) -> Network:
-        """The PyTorch module (a torch.fx GraphModule): parameters named by IR path, PyTorch's default
-        initialisation drawn under `seed` (None: from the global generator)."""
-        from archspec.torch_backend import build
-
-        return build(self.graph, seed)
 
     def __repr__(self) -> str:
         return f"<Model {self.name}: {self.params:,} params, {self.macs:,} MACs>"

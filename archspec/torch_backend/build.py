@@ -35,6 +35,9 @@ class Call:
     fold: bool = False
 
 
+IR_NODE = "archspec_node"  # fx node meta: the IR node it computes (for a folded add, its last step)
+
+
 class LoweringError(TypeError):
     """An op has no torch lowering, or returned something that is neither a Module nor a Call."""
 
@@ -61,9 +64,11 @@ def build(graph: Graph, seed: int | None = None) -> Network:
     for n in schedule(graph):
         if n.op == "input":
             env[n.name] = fxg.placeholder(_ident(n.name))
+            env[n.name].meta[IR_NODE] = n.name
             continue
         ins = [env[i] for i in n.inputs]
         env[n.name] = _emit(fxg, n, lowered[n.name], ins)
+        env[n.name].meta[IR_NODE] = n.name
     out = fxg.output(_outputs(graph, env))
     out.meta[TRAIN_ONLY] = [o.name for o in graph.outputs if o.train_only]
     return Network(modules, fxg, class_name=_ident(graph.name, camel=True))
