@@ -159,6 +159,17 @@ def test_a_cuda_session_that_falls_back_to_the_cpu_is_refused(monkeypatch: pytes
     assert session.get_providers() == ["CPUExecutionProvider"] and load_s > 0
 
 
+def test_the_io_bound_call_used_on_cuda_computes_the_model(tiny: Path):
+    from archspec.runtime.ort_bench import bound_call
+
+    model = from_file(tiny)
+    session, _ = create_session(model.data, "cpu")
+    x = np.random.default_rng(5).standard_normal((2, 3, 8, 8)).astype(np.float32)
+    call = bound_call(session, model, x, "cpu")  # the CUDA path, on the CPU device
+    np.testing.assert_allclose(call().numpy(), tiny_reference(x), atol=1e-5)
+    np.testing.assert_array_equal(call().numpy(), call().numpy())
+
+
 # --- archspec run -------------------------------------------------------------------------------------
 
 def tiny_reference(x: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -350,3 +361,18 @@ def test_compare_torch_on_an_onnx_file_takes_its_weights_unless_bn_is_folded(cap
     rc, out, _ = cli(capsys, "bench", str(tmp_path / "train.onnx"), "--compare", "torch-eager", "--warmup", "0",
                      "--iters", "1", "--json")
     assert rc == 0 and [r["backend"] for r in json.loads(out)["results"]] == ["onnxruntime", "torch-eager"]
+
+
+def test_an_fp16_model_takes_float16_input_and_benches(capsys, tmp_path: Path):
+    from archspec.runtime.infer import predict
+    from archspec.runtime.load import open_model
+
+    x = np.random.default_rng(6).standard_normal((1, 32, 32)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    half, full = open_model("lenet5", fp16=True), open_model("lenet5")
+    assert half.input_dtype == np.float16 and full.input_dtype == np.float32
+    p16, p32 = (predict(m, [str(tmp_path / "x.npy")], k=10)[0]["top"] for m in (half, full))
+    np.testing.assert_allclose([t["probability"] for t in sorted(p16, key=lambda t: t["index"])],
+                               [t["probability"] for t in sorted(p32, key=lambda t: t["index"])], atol=2e-3)
+    rc, out, _ = cli(capsys, "bench", "lenet5", "--fp16", "--warmup", "0", "--iters", "2", "--json")
+    assert rc == 0 and json.loads(out)["results"][0]["iters"] == 2

@@ -18,21 +18,27 @@ def random_input(shape: tuple[int, ...], dtype: np.dtype, seed: int = 0) -> np.n
 
 
 def ort_call(session: Any, model: OnnxModel, x: np.ndarray, provider: str) -> Callable[[], Any]:
-    """One inference as a call. On CUDA the input and output live on the GPU, bound once (I/O
-    binding), so a timed call is the graph alone, with no host-device copies."""
-    if provider == "cpu":
-        feed, names = {model.input_name: x}, [model.output_name]
-        return lambda: session.run(names, feed)
+    """One inference as a call: `session.run` on the CPU, bound device memory on CUDA."""
+    if provider == "cuda":
+        return bound_call(session, model, x, "cuda")
+    feed, names = {model.input_name: x}, [model.output_name]
+    return lambda: session.run(names, feed)
+
+
+def bound_call(session: Any, model: OnnxModel, x: np.ndarray, device: str) -> Callable[[], Any]:
+    """A call with I/O binding: input and output live on `device`, put there once, so that a timed
+    call is the graph alone, with no host-device copies. The call returns the output OrtValue."""
     ort = import_ort()
     out = session.run([model.output_name], {model.input_name: x})[0]  # its shape and type
     binding = session.io_binding()
-    binding.bind_ortvalue_input(model.input_name, ort.OrtValue.ortvalue_from_numpy(x, "cuda", 0))
-    binding.bind_ortvalue_output(model.output_name,
-                                 ort.OrtValue.ortvalue_from_shape_and_type(out.shape, out.dtype, "cuda", 0))
+    binding.bind_ortvalue_input(model.input_name, ort.OrtValue.ortvalue_from_numpy(x, device, 0))
+    y = ort.OrtValue.ortvalue_from_shape_and_type(out.shape, out.dtype.type, device, 0)
+    binding.bind_ortvalue_output(model.output_name, y)
 
-    def call() -> None:
-        session.run_with_iobinding(binding)  # returns once the CUDA stream has finished
+    def call() -> Any:
+        session.run_with_iobinding(binding)  # returns once the device has finished
         binding.synchronize_outputs()
+        return y
 
     return call
 
