@@ -226,6 +226,8 @@ def test_a_model_ending_in_softmax_is_not_softmaxed_again(capsys, tmp_path: Path
     ("junk.onnx", ["run", "{tmp}/junk.onnx", "--input", "{img}"], "junk.onnx: not a readable ONNX model"),
     (None, ["run", "{tiny}", "--input", "{img}", "--top-k", "0"], "--top-k must be at least 1"),
     (None, ["bench", "{tiny}", "--batch", "1,x"], "--batch takes sizes separated by commas"),
+    (None, ["run", "{tiny}", "--input", "{img}", "--weights", "{tmp}/w.npz"], "--weights is for a spec"),
+    (None, ["run", "lenet5", "--input", "{img}", "--weights", "{tmp}/w.npz"], "no weights file"),
 ])
 def test_bad_inputs_give_a_clear_message_and_exit_2(capsys, tmp_path: Path, tiny: Path, make, argv, message):
     if make == "bad.npy":

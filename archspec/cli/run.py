@@ -58,9 +58,13 @@ def check_counts(**counts: int | None) -> None:
 
 def open_cli_model(args: argparse.Namespace, weights: dict[str, Any] | None = None, fp16: bool = False) -> Any:
     """The model MODEL names; a note on stderr when a spec gets random weights."""
+    from archspec.runtime.errors import RunError
     from archspec.runtime.load import open_model
     from archspec.runtime.weights import read_weights
 
+    if args.weights and args.model.endswith(".onnx"):
+        raise RunError(f"--weights is for a spec: {args.model} holds its own weights "
+                       "(compile it again with `archspec compile --weights FILE`)")
     if weights is None and args.weights:
         weights = read_weights(args.weights)
     model = open_model(args.model, fp16=fp16, weights=weights, seed=args.seed)
