@@ -74,6 +74,7 @@ def time_interleaved(fns: dict[str, Callable[[], Any]], warmup: int = 5, iters: 
                      desc: str = "timing") -> dict[str, Stats]:
     """Time each function of `fns` in alternating rounds: `warmup` untimed rounds, then `iters`
     rounds, or rounds until `seconds` of timed calls have passed (at least one round).
+    The i-th latency of every function comes from round i, so per-round ratios pair them.
     """
     if (iters is None) == (seconds is None):
         raise ValueError("give exactly one of iters and seconds")
