@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     import onnx
 
     from archspec.summary import Table
+    from archspec.torch_backend import Network
 
 
 class Model:
@@ -71,6 +72,13 @@ class Model:
 
     def summary(self, depth: int | None = None) -> str:
         return self.table(depth).render()
+
+    def to_torch(self, seed: int | None = None) -> Network:
+        """The PyTorch module (a torch.fx GraphModule): parameters named by IR path, PyTorch's default
+        initialisation drawn under `seed` (None: from the global generator)."""
+        from archspec.torch_backend import build
+
+        return build(self.graph, seed)
 
     def to_onnx(self, **kw: Any) -> onnx.ModelProto:
         """The ONNX model: see archspec.onnx_backend.to_onnx for the options (opset, batch, mode...)."""

@@ -14,6 +14,13 @@ class ReLU(Op):
     onnx_op = "Relu"
     name = "relu"
 
+    def torch(self, node):
+        import torch.nn.functional as F
+
+        from archspec.torch_backend.build import Call
+
+        return Call(F.relu)
+
 
 class LeakyReLUParams(Params):
     slope: float = 0.01
@@ -29,6 +36,11 @@ class LeakyReLU(Op):
     name = "leaky_relu"
     Params = LeakyReLUParams
     shorthand = "slope"
+
+    def torch(self, node):
+        from torch import nn
+
+        return nn.LeakyReLU(node.params.slope)
 
 
 class ShiftedReLUParams(Params):
@@ -46,6 +58,12 @@ class ShiftedReLU(Op):
     name = "shifted_relu"
     Params = ShiftedReLUParams
     shorthand = "alpha"
+
+    def torch(self, node):
+        from archspec.torch_backend.build import Call
+        from archspec.torch_backend.modules import shifted_relu
+
+        return Call(shifted_relu, {"alpha": node.params.alpha})
 
 
 class ELUParams(Params):
@@ -77,6 +95,13 @@ class ELU(Op):
     def weights(self, p: ELUParams, ins: list[Shape], out: Shape) -> dict[str, Shape]:
         return {"a": (1,)} if p.trainable else {}
 
+    def torch(self, node):
+        from torch import nn
+
+        from archspec.torch_backend.modules import ELU
+
+        return ELU(node.params.a) if node.params.trainable else nn.ELU(node.params.a)
+
 
 class SoftplusParams(Params):
     beta: PositiveFloat = 1.0
@@ -104,6 +129,11 @@ class Softplus(Op):
     name = "softplus"
     Params = SoftplusParams
 
+    def torch(self, node):
+        from torch import nn
+
+        return nn.Softplus(node.params.beta, node.params.threshold)
+
 
 @register
 class Sigmoid(Op):
@@ -112,6 +142,13 @@ class Sigmoid(Op):
     onnx_op = "Sigmoid"
     name = "sigmoid"
 
+    def torch(self, node):
+        import torch
+
+        from archspec.torch_backend.build import Call
+
+        return Call(torch.sigmoid)
+
 
 @register
 class Tanh(Op):
@@ -119,6 +156,13 @@ class Tanh(Op):
 
     onnx_op = "Tanh"
     name = "tanh"
+
+    def torch(self, node):
+        import torch
+
+        from archspec.torch_backend.build import Call
+
+        return Call(torch.tanh)
 
 
 class SoftmaxParams(Params):
@@ -141,6 +185,13 @@ class Softmax(Op):
             raise OpError(f"softmax axis {p.axis} is not a non-batch axis of a rank-{rank} tensor")
         return ins[0]
 
+    def torch(self, node):
+        import torch
+
+        from archspec.torch_backend.build import Call
+
+        return Call(torch.softmax, {"dim": node.params.axis})
+
 
 class DropoutParams(Params):
     p: float = Field(0.5, ge=0, lt=1)
@@ -161,3 +212,8 @@ class Dropout(Op):
 
     def summary(self, p: DropoutParams) -> str:
         return f"p={p.p}"
+
+    def torch(self, node):
+        from torch import nn
+
+        return nn.Dropout(node.params.p)

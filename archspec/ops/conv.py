@@ -79,3 +79,17 @@ class Conv(Op):
         if p.stride != 1:
             s += f", /{p.stride}"
         return s + (f", g{p.groups}" if p.groups > 1 else "")
+
+    def torch(self, node):
+        from torch import nn
+
+        from archspec.torch_backend.modules import PadConv2d
+
+        p = node.params
+        cin = node.weights["weight"][1] * p.groups
+        kw = dict(kernel_size=pair(p.kernel), stride=pair(p.stride), dilation=pair(p.dilation),
+                  groups=p.groups, bias=p.bias)
+        t, left, b, r = pads(p.pad)
+        if (t, left) == (b, r):
+            return nn.Conv2d(cin, p.out, padding=(t, left), **kw)
+        return PadConv2d(cin, p.out, pad=(t, left, b, r), **kw)

@@ -51,6 +51,12 @@ class Linear(Op):
     def summary(self, p: LinearParams) -> str:
         return str(p.out)
 
+    def torch(self, node):
+        from torch import nn
+
+        out, cin = node.weights["weight"]
+        return nn.Linear(cin, out, bias=node.params.bias)
+
 
 @register
 class Flatten(Op):
@@ -61,3 +67,10 @@ class Flatten(Op):
 
     def shape(self, p: Params, ins: list[Shape]) -> Shape:
         return (math.prod(ins[0]),)
+
+    def torch(self, node):
+        import torch
+
+        from archspec.torch_backend.build import Call
+
+        return Call(torch.flatten, {"start_dim": 1})

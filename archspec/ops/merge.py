@@ -23,6 +23,13 @@ class Add(Op):
                 raise OpError(f"cannot add {fmt(ins[0])} and {fmt(other)}", _add_hint(ins[0], other))
         return ins[0]
 
+    def torch(self, node):
+        import operator
+
+        from archspec.torch_backend.build import Call
+
+        return Call(operator.add, fold=True)
+
 
 def _add_hint(a: Shape, b: Shape) -> str:
     if len(a) == len(b) == 3 and a[0] != b[0] and a[1:] == b[1:]:
@@ -61,6 +68,13 @@ class Concat(Op):
         return tuple(sum(s[axis - 1] for s in ins) if i == axis - 1 else d
                      for i, d in enumerate(ins[0]))
 
+    def torch(self, node):
+        import torch
+
+        from archspec.torch_backend.build import Call
+
+        return Call(torch.cat, {"dim": node.params.axis}, packed=True)
+
 
 class ScaleParams(Params):
     value: float
@@ -79,6 +93,13 @@ class Scale(Op):
 
     def summary(self, p: ScaleParams) -> str:
         return f"x{p.value}"
+
+    def torch(self, node):
+        import operator
+
+        from archspec.torch_backend.build import Call
+
+        return Call(operator.mul, args=(node.params.value,))
 
 
 class ChannelPadParams(Params):
@@ -119,6 +140,12 @@ class ChannelPad(Op):
     def summary(self, p: ChannelPadParams) -> str:
         return f"->{p.out}, /{p.stride}"
 
+    def torch(self, node):
+        from archspec.torch_backend.build import Call
+        from archspec.torch_backend.modules import channel_pad
+
+        return Call(channel_pad, {"out": node.params.out, "stride": node.params.stride})
+
 
 @register
 class Identity(Op):
@@ -126,3 +153,8 @@ class Identity(Op):
 
     onnx_op = "Identity"
     name = "identity"
+
+    def torch(self, node):
+        from torch import nn
+
+        return nn.Identity()

@@ -48,6 +48,13 @@ class BatchNorm(Op):
         c = (ins[0][0],)
         return {"running_mean": c, "running_var": c}
 
+    def torch(self, node):
+        from torch import nn
+
+        p = node.params
+        cls = nn.BatchNorm2d if len(node.shape) == 3 else nn.BatchNorm1d
+        return cls(node.shape[0], eps=p.eps, momentum=p.momentum, affine=p.affine)
+
 
 class LRNParams(Params):
     size: PositiveInt = 5
@@ -88,3 +95,9 @@ class LocalResponseNorm(Op):
 
     def summary(self, p: LRNParams) -> str:
         return f"size {p.size}"
+
+    def torch(self, node):
+        from torch import nn
+
+        p = node.params
+        return nn.LocalResponseNorm(p.size, p.alpha, p.beta, p.k)

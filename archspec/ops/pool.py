@@ -68,6 +68,18 @@ class MaxPool(_Pool):
     name = "maxpool"
     Params = PoolParams
 
+    def torch(self, node):
+        from torch import nn
+
+        from archspec.torch_backend.modules import PadMaxPool2d
+
+        p = node.params
+        kw = dict(kernel_size=pair(p.kernel), stride=p.strides(), ceil_mode=p.ceil_mode)
+        t, left, b, r = pads(p.pad)
+        if (t, left) == (b, r):
+            return nn.MaxPool2d(padding=(t, left), **kw)
+        return PadMaxPool2d(pad=(t, left, b, r), **kw)
+
 
 @register
 class AvgPool(_Pool):
@@ -76,6 +88,18 @@ class AvgPool(_Pool):
     onnx_op = "AveragePool"
     name = "avgpool"
     Params = AvgPoolParams
+
+    def torch(self, node):
+        from torch import nn
+
+        from archspec.torch_backend.modules import PadAvgPool2d
+
+        p = node.params
+        kw = dict(kernel_size=pair(p.kernel), stride=p.strides(), ceil_mode=p.ceil_mode)
+        t, left, b, r = pads(p.pad)
+        if (t, left) == (b, r):
+            return nn.AvgPool2d(padding=(t, left), count_include_pad=p.count_include_pad, **kw)
+        return PadAvgPool2d(pad=(t, left, b, r), count_include_pad=p.count_include_pad, **kw)
 
 
 @register
@@ -88,3 +112,8 @@ class GlobalAvgPool(Op):
     def shape(self, p: Params, ins: list[Shape]) -> Shape:
         c, _, _ = need_image(ins, "global_avgpool")
         return (c, 1, 1)
+
+    def torch(self, node):
+        from torch import nn
+
+        return nn.AdaptiveAvgPool2d(1)

@@ -1,0 +1,86 @@
+"""Network: the GraphModule a spec compiles to, with train-only outputs.
+
+`graph`/`code` are the train graph: every node, returning {name: tensor} when there are several
+outputs. When some outputs are train-only (GoogLeNet's aux heads), recompile also generates an
+eval forward without them (`eval_code`), and `forward` picks one by `self.training`. The names of
+the train-only outputs ride on the output node's meta, which fx copies with the graph (deepcopy,
+recompile), so this class needs no state of its own.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from torch import fx
+from torch.fx.graph_module import _forward_from_src
+
+TRAIN_ONLY = "archspec_train_only"  # output-node meta: names of the train-only outputs
+
+
+class Network(fx.GraphModule):
+    eval_code: str | None = None  # the eval forward's source, when it differs from `code`
+
+    def recompile(self) -> Any:
+        code = super().recompile()  # installs the train forward as type(self).forward
+        cls = type(self)  # fx makes one class per instance, so these are per instance
+        eval_graph = eval_graph_of(self.graph)
+        if eval_graph is None:
+            cls.eval_code = None
+            return code
+        py = eval_graph.python_code(root_module="self")
+        cls.eval_code = py.src
+        cls._train_forward = cls.forward
+        cls._eval_forward = _forward_from_src(py.src, py.globals)
+        cls.forward = Network._switch
+        return code
+
+    def _switch(self, *args: Any, **kwargs: Any) -> Any:
+        if self.training:
+            return self._train_forward(*args, **kwargs)
+        return self._eval_forward(*args, **kwargs)
+
+    @property
+    def train_only_outputs(self) -> list[str]:
+        return list(_output(self.graph).meta.get(TRAIN_ONLY, []))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # GraphModule pickles its code and re-traces it into a plain GraphModule: make it a Network
+        # again, with the train-only names that tracing cannot see.
+        fn, args = super().__reduce__()
+        return (_unpickle, (fn, args, self.train_only_outputs, type(self).__name__))
+
+
+def _unpickle(fn: Any, args: tuple[Any, ...], train_only: list[str], class_name: str) -> Network:
+    gm = fn(*args)
+    _output(gm.graph).meta[TRAIN_ONLY] = train_only
+    return Network(gm, gm.graph, class_name)
+
+
+def eval_graph_of(graph: fx.Graph) -> fx.Graph | None:
+    """A copy of `graph` without its train-only outputs and the nodes only they use; None when
+    it has none."""
+    out = _output(graph)
+    drop = set(out.meta.get(TRAIN_ONLY, ()))
+    if not drop or not isinstance(out.args[0], dict):
+        return None
+    g = copy.deepcopy(graph)
+    old = _output(g)
+    keep = {k: v for k, v in old.args[0].items() if k not in drop}
+    with g.inserting_after(old):
+        g.output(next(iter(keep.values())) if len(keep) == 1 else keep)
+    g.erase_node(old)
+    _drop_unused(g)
+    return g
+
+
+def _output(graph: fx.Graph) -> fx.Node:
+    return next(n for n in reversed(graph.nodes) if n.op == "output")
+
+
+def _drop_unused(g: fx.Graph) -> None:
+    """Dead-code elimination that keeps placeholders (fx's own asks the owning module about
+    purity, and this graph has none)."""
+    for n in reversed(list(g.nodes)):
+        if n.op not in ("output", "placeholder") and not n.users:
+            g.erase_node(n)
