@@ -101,8 +101,18 @@ def linear(n: Node, ins: list[np.ndarray], w: dict) -> np.ndarray:
     return y + w["bias"] if "bias" in w else y
 
 
+def adaptive_avgpool(n: Node, ins: list[np.ndarray], w: dict) -> np.ndarray:
+    """Cell (i, j) averages rows [floor(i*H/h), ceil((i+1)*H/h)) and the same for columns."""
+    x, (_, h, wd) = ins[0], n.shape
+    H, W = x.shape[2:]
+    rows = [(i * H // h, -(-(i + 1) * H // h)) for i in range(h)]
+    cols = [(j * W // wd, -(-(j + 1) * W // wd)) for j in range(wd)]
+    return np.stack([np.stack([x[:, :, a:b, c:d].mean(axis=(2, 3)) for c, d in cols], -1) for a, b in rows], -2)
+
+
 OPS = {
     "conv": conv,
+    "adaptive_avgpool": adaptive_avgpool,
     "maxpool": pool,
     "avgpool": pool,
     "global_avgpool": lambda n, ins, w: ins[0].mean(axis=(2, 3), keepdims=True),

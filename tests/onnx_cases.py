@@ -71,7 +71,7 @@ outputs:
   - name: aux
     from: mix.sum
     train_only: true
-    layers: [global_avgpool, flatten, dropout: 0.2, linear: {out: 5, bias: false}]
+    layers: [adaptive_avgpool: [4, 3], global_avgpool, flatten, dropout: 0.2, linear: {out: 5, bias: false}]
 """
 
 

@@ -85,7 +85,7 @@ def test_metadata(resnet18, tmp_path):
     assert json.loads(meta["input"]) == {"name": "image", "shape": [3, 224, 224]}
     assert meta["labels"] == "null" and meta["mode"] == "deploy" and meta["weights"] == "seed 0"
     sources = json.loads(meta["sources"])
-    assert sources["layer1.0.conv1"] == "builtin:lib/resnet.yaml:16"
+    assert sources["layer1.0.conv1"] == "builtin:lib/resnet.yaml:17"
     lines = (BUILTIN_DIR / "lib/resnet.yaml").read_text().splitlines()
     fc_line = next(i for i, line in enumerate(lines, 1) if "name: fc}" in line)
     assert sources["fc"] == f"builtin:lib/resnet.yaml:{fc_line}"
@@ -138,7 +138,7 @@ def test_passes_one_by_one():
     g, w = model.graph, realistic(model)
     g1, w1, changed = drop_train_only.run(g, w)
     assert changed and [o.name for o in g1.outputs] == ["probs"] and not g1.lint()
-    assert not any(n.startswith("aux.") for n in g1.nodes) and "aux.3.weight" not in w1
+    assert not any(n.startswith("aux.") for n in g1.nodes) and "aux.4.weight" not in w1
     g2, w2, changed = remove_dropout.run(g1, w1)
     assert changed and "11" not in g2.nodes and g2.nodes["12"].inputs == ["pool2"] and not g2.lint()
     g3, w3, changed = fold_bn.run(g2, w2)
