@@ -129,7 +129,7 @@ def save_weights(path: str | Path, weights: dict[str, np.ndarray]) -> Path:
     path = Path(path)
     if path.suffix not in (".npz", ".safetensors"):
         raise WeightsError(f"'{path}': save weights as .npz or .safetensors")
-    arrays = {k: np.ascontiguousarray(v) for k, v in weights.items()}
+    arrays = {k: np.ascontiguousarray(v).reshape(np.shape(v)) for k, v in weights.items()}  # keep 0-d as 0-d
     with atomic_path(path) as tmp:
         if path.suffix == ".npz":
             with open(tmp, "wb") as f:
