@@ -12,7 +12,7 @@ import math
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -88,9 +88,7 @@ def load_weights(path: str | Path) -> dict[str, np.ndarray]:
             with np.load(path, allow_pickle=False) as f:
                 return {k: f[k] for k in f.files}
         if path.suffix == ".safetensors":
-            from safetensors.numpy import load_file
-
-            return load_file(str(path))
+            return _safetensors().load_file(str(path))
         if path.suffix in TORCH_SUFFIXES:
             return _load_torch(path)
     except WeightsError:
@@ -99,6 +97,15 @@ def load_weights(path: str | Path) -> dict[str, np.ndarray]:
         raise WeightsError(f"cannot read weights '{path}': {type(e).__name__}: {e}") from None
     raise WeightsError(f"'{path}': unknown weights format (use .npz, .safetensors or a torch "
                        f"checkpoint {', '.join(TORCH_SUFFIXES)})")
+
+
+def _safetensors() -> Any:  # the safetensors.numpy module
+    try:
+        import safetensors.numpy
+    except ImportError:
+        raise WeightsError("reading or writing .safetensors needs the safetensors package "
+                           "(pip install safetensors), or use .npz") from None
+    return safetensors.numpy
 
 
 def _load_torch(path: Path) -> dict[str, np.ndarray]:
@@ -122,13 +129,11 @@ def save_weights(path: str | Path, weights: dict[str, np.ndarray]) -> Path:
     path = Path(path)
     if path.suffix not in (".npz", ".safetensors"):
         raise WeightsError(f"'{path}': save weights as .npz or .safetensors")
-    arrays = {k: np.ascontiguousarray(v) for k, v in weights.items()}
+    arrays = {k: np.ascontiguousarray(v).reshape(np.shape(v)) for k, v in weights.items()}  # keep 0-d as 0-d
     with atomic_path(path) as tmp:
         if path.suffix == ".npz":
             with open(tmp, "wb") as f:
                 np.savez(f, **arrays)
         else:
-            from safetensors.numpy import save_file
-
-            save_file(arrays, str(tmp))
+            _safetensors().save_file(arrays, str(tmp))
     return path

@@ -60,6 +60,18 @@ def pool(n: Node, ins: list[np.ndarray], w: dict) -> np.ndarray:
     return out
 
 
+def adaptive_avgpool(n: Node, ins: list[np.ndarray], w: dict) -> np.ndarray:
+    """torch's AdaptiveAvgPool2d: cell i of m over n averages [floor(i*n/m), ceil((i+1)*n/m))."""
+    x, (_, oh, ow) = ins[0], n.shape
+    h, wd = x.shape[2:]
+    out = np.zeros((*x.shape[:2], oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            win = x[:, :, i * h // oh: -(-(i + 1) * h // oh), j * wd // ow: -(-(j + 1) * wd // ow)]
+            out[:, :, i, j] = win.mean(axis=(2, 3))
+    return out
+
+
 def bn(n: Node, ins: list[np.ndarray], w: dict) -> np.ndarray:
     shape = (1, -1) + (1,) * (ins[0].ndim - 2)
     y = (ins[0] - w["running_mean"].reshape(shape)) / np.sqrt(w["running_var"].reshape(shape) + n.params.eps)
@@ -105,6 +117,7 @@ OPS = {
     "conv": conv,
     "maxpool": pool,
     "avgpool": pool,
+    "adaptive_avgpool": adaptive_avgpool,
     "global_avgpool": lambda n, ins, w: ins[0].mean(axis=(2, 3), keepdims=True),
     "linear": linear,
     "flatten": lambda n, ins, w: ins[0].reshape(ins[0].shape[0], math.prod(ins[0].shape[1:])),

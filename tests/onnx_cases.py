@@ -13,7 +13,8 @@ from archspec.loader import builtin_names
 
 # Every registry op, and the lowering paths that differ: BN folded into a conv with and without
 # bias, BN without affine, BN on a flat tensor (kept), odd and even LRN, trainable and fixed ELU,
-# Softplus with beta and a low threshold, a 3-input add, ceil-mode pools, a train-only head.
+# Softplus with beta and a low threshold, a 3-input add, ceil-mode pools, adaptive pools that
+# divide and do not, a train-only head.
 ALL_OPS = """
 archspec: 1
 name: allops
@@ -71,7 +72,8 @@ outputs:
   - name: aux
     from: mix.sum
     train_only: true
-    layers: [global_avgpool, flatten, dropout: 0.2, linear: {out: 5, bias: false}]
+    layers: [adaptive_avgpool: [3, 5], adaptive_avgpool: [2, 2], global_avgpool, flatten, dropout: 0.2,
+             linear: {out: 5, bias: false}]
 """
 
 

@@ -55,8 +55,11 @@ def test_errors_exit_codes_and_no_file(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.yaml", "w.npz"]
 
 
-def test_compile_does_not_import_torch(tmp_path):
+def test_compile_imports_neither_torch_nor_onnx(tmp_path):
+    """Without --check, compile needs neither onnx nor torch; --check adds onnx and onnxruntime."""
     code = ("import sys; from archspec.cli import main; "
+            f"rc = main(['compile', 'resnet18', '-o', r'{tmp_path / 'r.onnx'}', '--input', '3x64x64']); "
+            "assert rc == 0, rc; assert not {'torch', 'onnx'} & set(sys.modules), 'imported'; "
             f"rc = main(['compile', 'resnet18', '-o', r'{tmp_path / 'r.onnx'}', '--check', '--input', '3x64x64']); "
             "assert rc == 0, rc; assert 'torch' not in sys.modules, 'torch imported'")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

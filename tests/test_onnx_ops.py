@@ -59,6 +59,8 @@ def test_numpy_reference_agrees_with_torch(case):
     checks = {
         "pool1": F.max_pool2d(t("pool1"), 3, 2, 0, ceil_mode=True),
         "pool2": F.avg_pool2d(t("pool2"), 2, ceil_mode=True),
+        "aux.0": F.adaptive_avg_pool2d(t("aux.0"), (3, 5)),
+        "aux.1": F.adaptive_avg_pool2d(t("aux.1"), (2, 2)),
         "branches.avg.0": F.avg_pool2d(t("branches.avg.0"), 3, 1, 1, count_include_pad=False),
         "4": F.local_response_norm(t("4"), 5, 0.001, 0.75, 2.0),
         "lrn_even": F.local_response_norm(t("lrn_even"), 4, 0.01, 0.75, 1.0),

@@ -3,7 +3,7 @@
 Both models train on the same batch in alternating timed rounds (so load on a shared machine hits
 both alike); the ratio of median throughputs is the figure. Goal: archspec / torchvision >= 0.97.
 
-    python tools/bench_torch.py [--spec resnet50] [--batch 16] [--rounds 7] [--threads N]
+    python tools/bench_torch.py [--spec resnet50] [--batch 16] [--rounds 6] [--iters 1] [--threads N]
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--spec", default="resnet50")
     ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--rounds", type=int, default=7, help="timed rounds per model, alternating")
-    ap.add_argument("--iters", type=int, default=2, help="steps per round")
+    ap.add_argument("--rounds", type=int, default=6, help="timed rounds per model, alternating")
+    ap.add_argument("--iters", type=int, default=1, help="steps per round")
     ap.add_argument("--threads", type=int, default=None)
     args = ap.parse_args()
     if args.threads:

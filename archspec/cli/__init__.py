@@ -17,7 +17,7 @@ os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 from archspec.errors import SpecError
 
-COMMANDS = ["check", "summary", "schema", "list", "graph", "compile",  # module names in archspec.cli
+COMMANDS = ["check", "summary", "schema", "list", "graph", "compile", "verify", "run", "bench",  # modules in archspec.cli
             "train", "plot", "demo"]
 EXIT_OK, EXIT_SPEC, EXIT_USAGE = 0, 1, 2
 

@@ -69,7 +69,7 @@ class Combinators:
 
     def concat(self, val: Any, pos: Pos | None, scope: Scope, x: str) -> Value:
         if isinstance(val, SList):
-            branches = [(str(i), b, val.at(i)) for i, b in enumerate(val)]
+            branches = [(None, b, val.at(i)) for i, b in enumerate(val)]  # named by position
         elif isinstance(val, SDict):
             branches = [(str(k), b, val.at(k)) for k, b in val.items()]
         else:
@@ -79,13 +79,13 @@ class Combinators:
             self.errors.add("concat needs two or more branches", pos, scope.prefix[:-1])
             return None
         outs = []
-        for bname, braw, bpos in branches:
+        for bname, braw, bpos in branches:  # each takes a position, so the join's name is free
             if isinstance(braw, SList):
-                sub = scope.child(bname)
+                sub = scope.child(scope.take(bname))
                 self.graph.scopes[sub.prefix[:-1]] = "branch"
                 outs.append(self.items(braw, bpos, sub, x))
             else:  # a single item is the branch itself, named after it
-                outs.append(self.item(braw, bpos, scope.with_env({}), x, name=bname))
+                outs.append(self.item(braw, bpos, scope, x, name=bname))
         if any(o is None for o in outs):
             return None
         return self.node("concat", REGISTRY["concat"].Params(), outs, scope.prefix + scope.take(None),

@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from onnx import NodeProto, helper
+
+from archspec.onnx_backend import proto
 
 if TYPE_CHECKING:
     from archspec.ir import Graph, Node
@@ -27,7 +28,7 @@ class Builder:
         self.weights = weights
         self.values = values  # IR node name -> ONNX value name
         self.opset = opset
-        self.nodes: list[NodeProto] = []
+        self.nodes: list[bytes] = []  # encoded NodeProtos
         self.inits: dict[str, np.ndarray] = {}
         self._names: set[str] = set(values.values())  # every value name, to catch a clash early
 
@@ -71,7 +72,7 @@ class Builder:
         name = node.name if tag is None else out
         if tag is not None:
             self._claim(out)
-        self.nodes.append(helper.make_node(op_type, inputs, [out], name=name, **attrs))
+        self.nodes.append(proto.node(op_type, inputs, [out], name, attrs))
         return out
 
     def chain(self, node: Node, x: str, steps: list[tuple[str, str, list[str], dict[str, Any]]]) -> str:

@@ -8,19 +8,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from onnx import ModelProto, defs
 
 from archspec.errors import SpecError
 from archspec.expand import expand
 from archspec.ir import Graph
 from archspec.onnx_backend import passes
-from archspec.onnx_backend.emit import CompileError, Dims, Tensors, attach, emit
+from archspec.onnx_backend.emit import Compiled, CompileError, Dims, emit
 from archspec.onnx_backend.metadata import metadata
 from archspec.onnx_backend.passes.drop_train_only import eval_outputs, live_nodes
 from archspec.onnx_backend.save import EXTERNAL_DATA_THRESHOLD, save_model
 from archspec.weights import check_weights, init_weights, load_weights
 
 if TYPE_CHECKING:
+    import onnx
+
     from archspec.model import Model
 
 MIN_OPSET = 13
@@ -39,7 +40,11 @@ class Options:
     fold_bn: bool = True
 
     def check(self) -> None:
-        newest = defs.onnx_opset_version()
+        newest = DEFAULT_OPSET  # every onnx archspec supports knows it; a newer opset asks onnx
+        if self.opset > DEFAULT_OPSET:
+            from onnx import defs
+
+            newest = defs.onnx_opset_version()
         if not MIN_OPSET <= self.opset <= newest:
             raise CompileError(f"opset {self.opset} is not supported: use {MIN_OPSET} to {newest}")
         if self.batch is not None and self.batch < 1:
@@ -48,24 +53,21 @@ class Options:
             raise CompileError(f"mode must be one of {', '.join(MODES)}, got '{self.mode}'")
 
 
-def to_onnx(model: Model, *, weights: Weights = None, seed: int = 0, **options: object) -> ModelProto:
+def to_onnx(model: Model, *, weights: Weights = None, seed: int = 0, **options: object) -> onnx.ModelProto:
     """The ONNX model of `model`. `weights`: a state_dict of arrays, a weights file, or None for
     PyTorch-default initial values drawn from `seed`. `options`: the fields of `Options`."""
-    proto, tensors = compile_parts(model, weights=weights, seed=seed, **options)
-    return attach(proto, tensors)
+    return compile_model(model, weights=weights, seed=seed, **options).proto()
 
 
 def save_onnx(model: Model, path: str | Path, *, external_threshold: int = EXTERNAL_DATA_THRESHOLD,
               weights: Weights = None, seed: int = 0, **options: object) -> Path:
     """Compile and write atomically; when the tensors exceed `external_threshold` bytes they go to
     `<path>.data`. The file's bytes are those of `to_onnx(...).SerializeToString()`."""
-    proto, tensors = compile_parts(model, weights=weights, seed=seed, **options)
-    return save_model(proto, tensors, path, external_threshold)
+    return save_model(compile_model(model, weights=weights, seed=seed, **options), path, external_threshold)
 
 
-def compile_parts(model: Model, *, weights: Weights = None, seed: int = 0,
-                  **options: object) -> tuple[ModelProto, Tensors]:
-    """The model with byte-less initializers, and their arrays (see emit.emit)."""
+def compile_model(model: Model, *, weights: Weights = None, seed: int = 0, **options: object) -> Compiled:
+    """The encoded model with its tensors as arrays (see emit.Compiled); no onnx import."""
     opts = Options(**options)  # type: ignore[arg-type]
     opts.check()
     graph = model.graph
@@ -105,6 +107,10 @@ def _free_hw_dims(model: Model, graph: Graph) -> dict[str, Dims]:
         if other.nodes[n.name].weights != model.graph.nodes[n.name].weights:
             raise CompileError(f"--dynamic-hw: {model.name} takes only {h}x{w} inputs: the weights of "
                                f"'{n.name}' ({n.op}) depend on the input size")
+    for n in graph.nodes.values():  # its lowering (kernel or matrices) is computed for one size
+        if n.op == "adaptive_avgpool" and n.shape[1:] != (1, 1):
+            raise CompileError(f"--dynamic-hw: '{n.name}' (adaptive_avgpool to {n.shape[1]}x{n.shape[2]}) is "
+                               f"lowered for the {h}x{w} input only")
     dims: dict[str, Dims] = {graph.input: (c, "H", "W")}
     for o in graph.outputs:
         mine, theirs = graph.nodes[o.node].shape, other.nodes[o.node].shape

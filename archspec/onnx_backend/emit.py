@@ -1,22 +1,76 @@
-"""IR -> onnx.ModelProto. Each op lowers itself (`Op.onnx`) into a Builder; this file names the
-values, declares the graph's inputs and outputs, and assembles the model."""
+"""IR -> an encoded ONNX model. Each op lowers itself (`Op.onnx`) into a Builder; this file names
+the values, declares the graph's inputs and outputs, and assembles the model's pieces."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
-from onnx import ModelProto, TensorProto, ValueInfoProto, helper
 
 from archspec.ir import Graph
+from archspec.onnx_backend import proto
 from archspec.onnx_backend.builder import Builder
+from archspec.onnx_backend.proto import bytes_field, int_field, key, str_field, varint
+
+if TYPE_CHECKING:
+    import onnx
 
 Dims = Sequence[int | str | None]  # an ONNX shape: sizes, symbolic names, or unknown
-Tensors = dict[str, np.ndarray]  # initializer name -> its values
+GRAPH, INITIALIZER, RAW_DATA = 7, 5, 9  # ModelProto.graph, GraphProto.initializer, TensorProto.raw_data
 
 
 class CompileError(ValueError):
     """Options or a graph that cannot become the ONNX model asked for."""
+
+
+@dataclass
+class Compiled:
+    """A model as the encoded ModelProto fields around its initializers, and their arrays: a writer
+    streams the arrays' bytes, or moves them to an external file, without copying them into a
+    protobuf message. Pieces in field-number order: model fields 1-6, graph (7): nodes and name
+    (fields 1-2), initializers (5), inputs and outputs (11-12); model fields 8 and 14."""
+
+    model_head: bytes
+    graph_head: bytes
+    tensors: dict[str, tuple[bytes, np.ndarray]]  # name -> (TensorProto fields before raw_data, values)
+    graph_tail: bytes
+    model_tail: bytes
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for _, a in self.tensors.values())
+
+    def write(self, f: BinaryIO, external: dict[str, bytes] | None = None) -> None:
+        """The ModelProto encoding; tensors named in `external` get those fields instead of raw_data."""
+        external = external or {}
+        parts: list[tuple[bytes, np.ndarray | None]] = []
+        for name, (head, a) in self.tensors.items():
+            if name in external:
+                parts.append((bytes_field(INITIALIZER, head + external[name]), None))
+                continue
+            raw = key(RAW_DATA) + varint(a.nbytes)
+            parts.append((key(INITIALIZER) + varint(len(head) + len(raw) + a.nbytes) + head + raw, a))
+        size = len(self.graph_head) + len(self.graph_tail) + sum(
+            len(p) + (0 if a is None else a.nbytes) for p, a in parts)
+        f.write(self.model_head + key(GRAPH) + varint(size) + self.graph_head)
+        for prefix, a in parts:
+            f.write(prefix)
+            if a is not None:
+                f.write(a.reshape(-1).view(np.uint8))
+        f.write(self.graph_tail + self.model_tail)
+
+    def tobytes(self) -> bytes:
+        buf = io.BytesIO()
+        self.write(buf)
+        return buf.getvalue()
+
+    def proto(self) -> onnx.ModelProto:
+        import onnx
+
+        return onnx.load_from_string(self.tobytes())
 
 
 def value_names(graph: Graph) -> tuple[dict[str, str], list[tuple[str, str]]]:
@@ -36,48 +90,31 @@ def value_names(graph: Graph) -> tuple[dict[str, str], list[tuple[str, str]]]:
 
 
 def emit(graph: Graph, weights: dict[str, np.ndarray], *, opset: int, batch: int | str, fp16: bool,
-         io_dims: dict[str, Dims], metadata: dict[str, str], doc: str = "") -> tuple[ModelProto, Tensors]:
-    """The model of `graph`, its initializers without their bytes, and those bytes' arrays by name
-    (so a writer can stream them; `attach` puts them in). `io_dims` gives the per-sample dims of
-    the input and output nodes."""
+         io_dims: dict[str, Dims], metadata: dict[str, str], doc: str = "") -> Compiled:
+    """The model of `graph`. `io_dims` gives the per-sample dims of the input and output nodes."""
     values, identities = value_names(graph)
     b = Builder(graph, weights, values, opset)
     for node in graph.nodes.values():
         if node.op != "input":
             node.impl.onnx(node, b)
     for out, node in identities:
-        b.nodes.append(helper.make_node("Identity", [values[node]], [out], name=out))
-    elem = TensorProto.FLOAT16 if fp16 else TensorProto.FLOAT
+        b.nodes.append(proto.node("Identity", [values[node]], [out], out, {}))
+    elem = proto.FLOAT16 if fp16 else proto.FLOAT
 
-    def io(value: str, node: str) -> ValueInfoProto:
-        return helper.make_tensor_value_info(value, elem, [batch, *io_dims[node]])
+    def io_field(field: int, value: str, node: str) -> bytes:
+        return bytes_field(field, proto.value_info(value, elem, [batch, *io_dims[node]]))
 
-    model = ModelProto()
-    model.ir_version = helper.find_min_ir_version_for([helper.make_opsetid("", opset)])  # oldest runtime
-    model.producer_name, model.producer_version = "archspec", metadata.get("archspec_version", "")
-    model.doc_string = doc
-    model.opset_import.add(domain="", version=opset)
-    g = model.graph
-    g.name = graph.name
-    g.node.extend(b.nodes)
-    g.input.append(io(graph.input, graph.input))
-    g.output.extend(io(o.name, o.node) for o in graph.outputs)
-    tensors: Tensors = {}
+    tensors = {}
     for name, a in b.inits.items():
-        a = tensors[name] = _cast(a, fp16)
-        t = g.initializer.add()
-        t.name, t.data_type = name, helper.np_dtype_to_tensor_dtype(a.dtype)
-        t.dims.extend(a.shape)
-    for key, value in sorted(metadata.items()):
-        model.metadata_props.add(key=key, value=value)
-    return model, tensors
-
-
-def attach(model: ModelProto, tensors: Tensors) -> ModelProto:
-    """Put the arrays' bytes into the initializers (in place) and return the model."""
-    for t in model.graph.initializer:
-        t.raw_data = tensors[t.name].tobytes()
-    return model
+        a = _cast(a, fp16)
+        tensors[name] = (proto.tensor_head(name, a), a)
+    model_head = (int_field(1, proto.ir_version(opset)) + str_field(2, "archspec")
+                  + str_field(3, metadata.get("archspec_version", "")) + str_field(6, doc))
+    graph_head = b"".join(bytes_field(1, n) for n in b.nodes) + str_field(2, graph.name)
+    graph_tail = io_field(11, graph.input, graph.input) + b"".join(io_field(12, o.name, o.node) for o in graph.outputs)
+    model_tail = bytes_field(8, str_field(1, "") + int_field(2, opset)) + b"".join(
+        bytes_field(14, str_field(1, k) + str_field(2, v)) for k, v in sorted(metadata.items()))
+    return Compiled(model_head, graph_head, tensors, graph_tail, model_tail)
 
 
 def _cast(a: np.ndarray, fp16: bool) -> np.ndarray:

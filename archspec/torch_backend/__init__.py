@@ -5,5 +5,8 @@ Importing this package imports torch; the rest of archspec reaches it lazily.
 
 from archspec.torch_backend.build import Call, LoweringError, build
 from archspec.torch_backend.network import Network
+from archspec.torch_backend.references import REFERENCES, Reference
+from archspec.torch_backend.weights import import_reference, load_state, reference, save_state, state_arrays
 
-__all__ = ["Call", "LoweringError", "Network", "build"]
+__all__ = ["REFERENCES", "Call", "LoweringError", "Network", "Reference", "build", "import_reference", "load_state",
+           "reference", "save_state", "state_arrays"]

@@ -17,7 +17,7 @@ import torch
 from torch import fx, nn
 
 from archspec.ir import Graph, Node
-from archspec.torch_backend.network import TRAIN_ONLY, Network
+from archspec.torch_backend.network import OUTPUTS, TRAIN_ONLY, Network
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,7 @@ def build(graph: Graph, seed: int | None = None) -> Network:
         env[n.name].meta[IR_NODE] = n.name
     out = fxg.output(_outputs(graph, env))
     out.meta[TRAIN_ONLY] = [o.name for o in graph.outputs if o.train_only]
+    out.meta[OUTPUTS] = [o.name for o in graph.outputs]
     return Network(modules, fxg, class_name=_ident(graph.name, camel=True))
 
 

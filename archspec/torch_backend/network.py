@@ -16,6 +16,7 @@ from torch import fx
 from torch.fx.graph_module import _forward_from_src
 
 TRAIN_ONLY = "archspec_train_only"  # output-node meta: names of the train-only outputs
+OUTPUTS = "archspec_outputs"  # output-node meta: every output's name, the main one first
 
 
 class Network(fx.GraphModule):
@@ -44,16 +45,27 @@ class Network(fx.GraphModule):
     def train_only_outputs(self) -> list[str]:
         return list(_output(self.graph).meta.get(TRAIN_ONLY, []))
 
+    @property
+    def output_names(self) -> list[str]:
+        return list(_output(self.graph).meta.get(OUTPUTS, ["output"]))
+
+    def all_outputs(self, *args: Any) -> dict[str, Any]:
+        """Every output by name, train-only ones included, computed in the current mode (in eval:
+        BN running statistics, no dropout, as the ONNX train-mode graph computes them)."""
+        out = getattr(type(self), "_train_forward", type(self).forward)(self, *args)
+        return out if isinstance(out, dict) else {self.output_names[0]: out}
+
     def __reduce__(self) -> tuple[Any, ...]:
         # GraphModule pickles its code and re-traces it into a plain GraphModule: make it a Network
         # again, with the train-only names that tracing cannot see.
         fn, args = super().__reduce__()
-        return (_unpickle, (fn, args, self.train_only_outputs, type(self).__name__))
+        meta = {k: v for k, v in _output(self.graph).meta.items() if k in (TRAIN_ONLY, OUTPUTS)}
+        return (_unpickle, (fn, args, meta, type(self).__name__))
 
 
-def _unpickle(fn: Any, args: tuple[Any, ...], train_only: list[str], class_name: str) -> Network:
+def _unpickle(fn: Any, args: tuple[Any, ...], meta: dict[str, Any], class_name: str) -> Network:
     gm = fn(*args)
-    _output(gm.graph).meta[TRAIN_ONLY] = train_only
+    _output(gm.graph).meta.update(meta)
     return Network(gm, gm.graph, class_name)
 
 

@@ -1,0 +1,111 @@
+"""`archspec bench MODEL`: latency, throughput and GFLOP/s on onnxruntime, optionally against torch."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from archspec.cli.run import add_model_args, check_counts, open_cli_model, usage_errors
+
+
+def add(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="time a model on onnxruntime (CPU or CUDA), optionally against torch")
+    add_model_args(p)
+    p.add_argument("--batch", default="1", metavar="B,...", help="batch sizes, e.g. 1,8,32 (default 1)")
+    p.add_argument("--warmup", type=int, default=5, metavar="W", help="untimed calls first (default 5)")
+    how_long = p.add_mutually_exclusive_group()
+    how_long.add_argument("--iters", type=int, default=None, metavar="I", help="timed calls (default 20)")
+    how_long.add_argument("--seconds", type=float, default=None, metavar="S", help="time calls for S seconds")
+    p.add_argument("--fp16", action="store_true", help="for a spec: compile in float16 (meant for CUDA)")
+    p.add_argument("--input", metavar="CxHxW", help="the input size, for models with symbolic sizes")
+    p.add_argument("--compare", choices=["torch", "torch-eager"],
+                   help="also time the torch backend on the same weights: eager and torch.compile, or eager only")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar on stderr (default: when stderr is a terminal)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(run=run)
+
+
+def parse_batches(text: str) -> list[int]:
+    from archspec.cli import UsageError
+
+    try:
+        batches = [int(b) for b in text.split(",")]
+    except ValueError:
+        raise UsageError(f"--batch takes sizes separated by commas (e.g. 1,8,32), got '{text}'") from None
+    if min(batches) < 1:
+        raise UsageError(f"--batch sizes must be positive, got '{text}'")
+    return batches
+
+
+@usage_errors
+def run(args: argparse.Namespace) -> int:
+    from archspec.cli import parse_input
+    from archspec.runtime.ort_bench import bench_onnx
+    from archspec.runtime.session import ort_package
+
+    batches = parse_batches(args.batch)
+    check_counts(threads=args.threads, iters=args.iters)
+    if args.seconds is not None and args.seconds <= 0:
+        check_counts(seconds=0)
+    iters = 20 if args.iters is None and args.seconds is None else args.iters
+    timing = {"warmup": max(args.warmup, 0), "iters": iters, "seconds": args.seconds, "progress": args.progress}
+    spec, weights = _compare_source(args) if args.compare else (None, None)
+    model = open_cli_model(args, weights, args.fp16)
+    shape = model.sample_shape(parse_input(args.input))
+    results = bench_onnx(model, batches, args.provider, args.threads, sample_shape=shape, **timing)
+    if args.compare:
+        from archspec.runtime.torch_bench import bench_torch
+
+        results += bench_torch(spec or model.spec, weights, batches, args.provider, args.threads, args.fp16,
+                               args.compare == "torch", **timing)
+    report = {"model": model.name, "onnxruntime": ort_package(), "provider": args.provider,
+              "threads": args.threads, "input": list(shape), "macs": model.macs(shape),
+              "compile_s": model.compile_s, "results": [r.to_dict() for r in results]}
+    print(json.dumps(report, indent=2) if args.json else render(report))
+    return 0
+
+
+def _compare_source(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The spec and ONE set of weights for both backends: from --weights, from the .onnx file's
+    initializers, or a fresh torch module's (seeded) initialisation."""
+    from pathlib import Path
+
+    from archspec import SpecError, load
+    from archspec.runtime.errors import RunError
+    from archspec.runtime.load import from_file
+    from archspec.runtime.weights import onnx_weights, read_weights, spec_weights
+
+    if args.model.endswith(".onnx"):  # its spec by the name in its metadata (a built-in)
+        onnx_model = from_file(Path(args.model))
+        try:
+            spec = load(onnx_model.name)
+        except SpecError:
+            raise RunError(f"--compare torch needs the spec of {args.model} ('{onnx_model.name}' is not a "
+                           "built-in): pass the spec file as MODEL") from None
+        fresh = spec_weights(spec, args.seed)
+        return spec, {**fresh, **onnx_weights(onnx_model.proto, list(fresh))}
+    spec = load(args.model)
+    return spec, read_weights(args.weights) if args.weights else spec_weights(spec, args.seed)
+
+
+def render(report: dict[str, Any]) -> str:
+    threads = report["threads"] or "default"
+    macs = f"{report['macs'] / 1e9:.3f} GMACs" if report["macs"] >= 1e6 else f"{report['macs']:,} MACs"
+    shape = "x".join(map(str, report["input"]))
+    lines = [f"{report['model']}: input {shape}, {macs} per image · {report['onnxruntime']} · "
+             f"{report['provider']} · threads {threads}"]
+    if report["compile_s"]:
+        lines.append(f"compiled to ONNX in {report['compile_s']:.2f} s")
+    head = f"{'backend':<14} {'batch':>5} {'load s':>7} {'p50 ms':>9} {'p90 ms':>9} {'p99 ms':>9} " \
+           f"{'images/s':>9} {'GFLOP/s':>8} {'iters':>5}"
+    lines += [head, "-" * len(head)]
+    for r in report["results"]:
+        row = f"{r['backend']:<14} {r['batch']:>5} "
+        if "error" in r:
+            lines.append(row + f"unavailable: {r['error']}")
+            continue
+        lines.append(row + f"{r['load_s']:>7.3f} {r['p50_ms']:>9.2f} {r['p90_ms']:>9.2f} {r['p99_ms']:>9.2f} "
+                     f"{r['images_per_s']:>9.1f} {r['gflops']:>8.2f} {r['iters']:>5}")
+    return "\n".join(lines)

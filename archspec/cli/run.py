@@ -1,0 +1,92 @@
+"""`archspec run MODEL --input FILE...`: top-k predictions of an .onnx file or a spec on onnxruntime."""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+
+def add_model_args(p: argparse.ArgumentParser) -> None:
+    """What `run` and `bench` share: the model, its weights, the provider and threads."""
+    p.add_argument("model", metavar="MODEL", help="an .onnx file, or a spec (file or built-in name) "
+                   "compiled in memory")
+    p.add_argument("--provider", choices=["cpu", "cuda"], default="cpu",
+                   help="onnxruntime execution provider (cuda needs onnxruntime-gpu and a GPU)")
+    p.add_argument("--threads", type=int, default=None, help="intra-op threads (default: one per core)")
+    p.add_argument("--weights", metavar="FILE", help="for a spec: .safetensors, .npz or torch checkpoint "
+                   "keyed by parameter path (default: random weights from --seed)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random weights (default 0)")
+
+
+def add(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="predict classes of images or .npy arrays on onnxruntime")
+    add_model_args(p)
+    p.add_argument("--input", nargs="+", required=True, metavar="FILE",
+                   help="PNG/JPEG images (preprocessed as the model's spec says) or .npy arrays (as given)")
+    p.add_argument("--top-k", type=int, default=5, metavar="K", help="classes to show per input (default 5)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(run=run)
+
+
+def usage_errors(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """The runtime's user errors (missing files, no CUDA) as CLI usage errors: message, exit 2."""
+
+    @functools.wraps(handler)
+    def wrapped(args: argparse.Namespace) -> int:
+        from archspec.cli import UsageError
+        from archspec.runtime.errors import RunError
+
+        try:
+            return handler(args)
+        except RunError as e:
+            raise UsageError(str(e)) from None
+
+    return wrapped
+
+
+def check_counts(**counts: int | None) -> None:
+    from archspec.cli import UsageError
+
+    for name, v in counts.items():
+        if v is not None and v < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {v}")
+
+
+def open_cli_model(args: argparse.Namespace, weights: dict[str, Any] | None = None, fp16: bool = False) -> Any:
+    """The model MODEL names; a note on stderr when a spec gets random weights."""
+    from archspec.runtime.errors import RunError
+    from archspec.runtime.load import open_model
+    from archspec.runtime.weights import read_weights
+
+    if args.weights and args.model.endswith(".onnx"):
+        raise RunError(f"--weights is for a spec: {args.model} holds its own weights "
+                       "(compile it again with `archspec compile --weights FILE`)")
+    if weights is None and args.weights:
+        weights = read_weights(args.weights)
+    model = open_model(args.model, fp16=fp16, weights=weights, seed=args.seed)
+    if model.spec is not None and not args.weights:
+        print(f"note: {model.name} compiled with random weights (seed {args.seed}); give --weights FILE "
+              "for trained ones", file=sys.stderr)
+    return model
+
+
+@usage_errors
+def run(args: argparse.Namespace) -> int:
+    from archspec.runtime.infer import predict
+
+    check_counts(top_k=args.top_k, threads=args.threads)
+    model = open_cli_model(args)
+    preds = predict(model, args.input, args.top_k, args.provider, args.threads)
+    if args.json:
+        print(json.dumps({"model": model.name, "provider": args.provider, "predictions": preds}, indent=2))
+        return 0
+    width = max(len(t["label"]) for p in preds for t in p["top"])
+    for p in preds:
+        print(p["input"])
+        for t in p["top"]:
+            print(f"  {t['rank']:>2}. {t['label']:<{width}}  {t['probability']:.4f}  (class {t['index']})")
+    return 0

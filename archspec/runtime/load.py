@@ -1,0 +1,149 @@
+"""What the runtime runs: an ONNX model with what it needs to know about it.
+
+MODEL on the command line is an .onnx file, or a spec (path or built-in name) that is compiled
+in memory. Everything the runtime reads from a compiled model (input name, shape and type,
+preprocessing, labels, MACs) is gathered here into one `OnnxModel`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from archspec.runtime.errors import InputError, RunError
+from archspec.spec import Preprocess
+
+if TYPE_CHECKING:
+    import onnx
+
+    from archspec.model import Model
+
+# Metadata keys written by the ONNX compiler, each value JSON but the name; read here only.
+META_SPEC, META_PREPROCESS, META_LABELS = "spec", "preprocess", "labels"
+
+
+@dataclass
+class OnnxModel:
+    proto: onnx.ModelProto
+    name: str
+    preprocess: Preprocess
+    labels: list[str] | None
+    spec: Model | None = None  # the spec it was compiled from, when MODEL was a spec
+    compile_s: float = 0.0
+
+    @cached_property
+    def data(self) -> bytes:
+        return self.proto.SerializeToString()
+
+    @cached_property
+    def _input(self) -> Any:
+        inits = {i.name for i in self.proto.graph.initializer}
+        return next(i for i in self.proto.graph.input if i.name not in inits)
+
+    @property
+    def input_name(self) -> str:
+        return self._input.name
+
+    @property
+    def input_dims(self) -> tuple[int | None, ...]:
+        """The input's dims, batch included; None where symbolic."""
+        dims = self._input.type.tensor_type.shape.dim
+        return tuple(d.dim_value if d.HasField("dim_value") else None for d in dims)
+
+    @property
+    def input_dtype(self) -> np.dtype:
+        from onnx.helper import tensor_dtype_to_np_dtype
+
+        return np.dtype(tensor_dtype_to_np_dtype(self._input.type.tensor_type.elem_type))
+
+    @property
+    def output_name(self) -> str:
+        return self.proto.graph.output[0].name
+
+    @property
+    def outputs_probabilities(self) -> bool:
+        """True when the main output is made by a Softmax: no softmax is applied again."""
+        last = [n for n in self.proto.graph.node if self.output_name in n.output]
+        return bool(last) and last[0].op_type == "Softmax"
+
+    def macs(self, sample_shape: tuple[int, ...]) -> int:
+        """Conv and linear multiply-adds per sample: the spec's own count, or counted in the graph."""
+        if self.spec is not None and tuple(sample_shape) == tuple(self.spec.input_shape):
+            return self.spec.macs
+        from archspec.runtime.macs import onnx_macs
+
+        return onnx_macs(self.proto, sample_shape)
+
+    def sample_shape(self, override: tuple[int, ...] | None = None) -> tuple[int, ...]:
+        """The per-sample input shape, symbolic dims filled from `override`."""
+        dims = self.input_dims[1:]
+        if override is not None:
+            if len(override) != len(dims) or any(d not in (None, o) for d, o in zip(dims, override)):
+                raise InputError(f"--input {'x'.join(map(str, override))} does not fit the model input "
+                                 f"{format_dims(self.input_dims)}")
+            return override
+        if None in dims:
+            raise InputError(f"the model input {format_dims(self.input_dims)} has symbolic sizes: "
+                             "give --input CxHxW")
+        return tuple(dims)
+
+
+def format_dims(dims: tuple[int | None, ...]) -> str:
+    return "[" + ",".join("N" if i == 0 and d is None else "?" if d is None else str(d)
+                          for i, d in enumerate(dims)) + "]"
+
+
+def compile_spec(model: Model, *, fp16: bool = False, weights: dict[str, np.ndarray] | None = None,
+                 seed: int = 0) -> onnx.ModelProto:
+    """The runtime's one way from a spec to ONNX: the deploy graph (BN folded), symbolic batch."""
+    from archspec.onnx_backend import CompileError
+    from archspec.weights import WeightsError
+
+    try:
+        return model.to_onnx(mode="deploy", fp16=fp16, weights=weights, seed=seed)
+    except (CompileError, WeightsError) as e:
+        raise RunError(f"{model.name}: {e}") from None
+
+
+def open_model(ref: str | Path, *, fp16: bool = False, weights: dict[str, np.ndarray] | None = None,
+               seed: int = 0) -> OnnxModel:
+    """An .onnx file as it is, or a spec compiled in memory (SpecError when it is neither)."""
+    path = Path(ref)
+    if path.suffix == ".onnx" or (path.is_file() and path.suffix not in (".yaml", ".yml")):
+        return from_file(path)
+    from archspec import load
+
+    return from_spec(load(ref), fp16=fp16, weights=weights, seed=seed)
+
+
+def from_spec(model: Model, *, fp16: bool = False, weights: dict[str, np.ndarray] | None = None,
+              seed: int = 0) -> OnnxModel:
+    t0 = time.perf_counter()
+    proto = compile_spec(model, fp16=fp16, weights=weights, seed=seed)
+    return OnnxModel(proto, model.name, model.spec.preprocess or Preprocess(), model.spec.labels,
+                     spec=model, compile_s=time.perf_counter() - t0)
+
+
+def from_file(path: Path) -> OnnxModel:
+    import onnx
+
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    try:
+        proto = onnx.load(str(path))
+    except Exception as e:  # protobuf raises DecodeError, onnx raises its own; all mean the same
+        raise InputError(f"{path}: not a readable ONNX model ({type(e).__name__}: {e})") from None
+    meta = {p.key: p.value for p in proto.metadata_props}
+    try:
+        pre = json.loads(meta.get(META_PREPROCESS, "null"))
+        pre = Preprocess.model_validate(pre) if pre is not None else Preprocess()
+        labels = json.loads(meta.get(META_LABELS, "null"))
+    except ValueError as e:
+        raise InputError(f"{path}: bad archspec metadata: {e}") from None
+    return OnnxModel(proto, meta.get(META_SPEC) or path.stem, pre, labels)

@@ -1,0 +1,109 @@
+"""Every built-in spec as a torch module: equal to its torchvision/timm reference on the reference's
+weights, and equal to onnxruntime running the compiled ONNX (deploy and train graphs).
+
+One module-scoped case per spec builds the module once for all its tests. Its BN statistics and
+affine params are randomised first (on the reference, before import), so that BN is no identity
+and the ONNX deploy graph's BN folding is really exercised.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("torchvision")
+pytest.importorskip("onnxruntime")
+
+import archspec  # noqa: E402
+from archspec.cli.verify import compare  # noqa: E402
+from archspec.loader import builtin_names  # noqa: E402
+from archspec.torch_backend import REFERENCES, import_reference  # noqa: E402
+
+BIG_MACS = 1_000_000_000  # above this, one sample per forward keeps the suite in budget
+
+
+def randomise_norms(module: torch.nn.Module, seed: int) -> None:
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in module.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                n = m.num_features
+                m.running_mean.copy_(torch.randn(n, generator=g) * 0.1)
+                m.running_var.copy_(torch.rand(n, generator=g) + 0.5)
+                if m.affine:
+                    m.weight.copy_(torch.rand(n, generator=g) + 0.5)
+                    m.bias.copy_(torch.randn(n, generator=g) * 0.1)
+
+
+class Case:
+    def __init__(self, name: str):
+        torch.manual_seed(0)
+        self.name = name
+        self.model = archspec.load(name)
+        self.net = self.model.to_torch(seed=0).eval()
+        self.ref = REFERENCES[name].build().eval() if name in REFERENCES else None
+        randomise_norms(self.ref if self.ref is not None else self.net, seed=1)
+        if self.ref is not None:
+            import_reference(self.net, name, self.ref)
+        batch = 1 if self.model.macs > BIG_MACS else 2
+        self.x = torch.randn(batch, *self.model.input_shape, generator=torch.Generator().manual_seed(2))
+
+
+@pytest.fixture(scope="module", params=builtin_names())
+def case(request) -> Case:
+    return Case(request.param)
+
+
+def test_references_are_built_in():
+    """The reference table names only built-in specs: a renamed spec must not silently lose its test."""
+    assert sorted(set(REFERENCES) - set(builtin_names())) == []
+
+
+def test_equals_reference_on_its_weights(case: Case):
+    if case.ref is None:  # one fixture for all tests keeps each spec's module built once
+        pytest.skip(f"{case.name}: no torchvision/timm reference (its ONNX check still runs)")
+    with torch.no_grad():
+        ours, theirs = case.net(case.x), case.ref(case.x)
+    assert ours.shape == theirs.shape == (case.x.shape[0], 1000)
+    assert theirs.abs().max() > 1e-3 and theirs.std() > 1e-4  # a real signal, not a collapsed one
+    assert (ours - theirs).abs().max().item() <= 1e-5
+
+
+def test_onnxruntime_equals_torch_eval(case: Case):
+    rows = compare(case.model, case.net, case.x, ["deploy", "train"])
+    names = {m: [r["output"] for r in rows if r["mode"] == m] for m in ("deploy", "train")}
+    assert names["deploy"] == [o.name for o in case.model.graph.outputs if not o.train_only]
+    assert names["train"] == [o.name for o in case.model.graph.outputs]
+    for r in rows:
+        assert r["scale"] > 0 and r["abs"] <= 1e-4 * r["scale"], r
+
+
+@pytest.mark.parametrize("case", ["googlenet"], indirect=True)
+def test_googlenet_train_outputs_equal_torchvision(case: Case):
+    """Train mode: BN on batch statistics and dropout on, in both; the same seed before each forward
+    gives the same dropout masks because the aux heads run where torchvision runs them."""
+    c = case
+    saved = [{k: v.clone() for k, v in m.state_dict().items()} for m in (c.net, c.ref)]
+    try:
+        _check_googlenet_train(c)
+    finally:  # the case is shared: leave it as found
+        for m, state in zip((c.net, c.ref), saved):
+            m.load_state_dict(state)
+            m.eval()
+
+
+def _check_googlenet_train(c: Case) -> None:
+    c.net.train(), c.ref.train()
+    x = torch.randn(2, 3, 224, 224, generator=torch.Generator().manual_seed(3))
+    torch.manual_seed(4)
+    ours = c.net(x)
+    torch.manual_seed(4)
+    theirs = c.ref(x)
+    assert list(ours) == ["logits", "aux1", "aux2"]
+    for key, value in (("logits", theirs.logits), ("aux1", theirs.aux_logits1), ("aux2", theirs.aux_logits2)):
+        assert (ours[key] - value).abs().max().item() <= 1e-5, key
+    # and the running statistics moved alike
+    ref_state = c.ref.state_dict()
+    assert all(torch.equal(v, ref_state[k]) for k, v in c.net.state_dict().items() if "running" in k)
+    c.net.eval()
+    assert isinstance(c.net(x), torch.Tensor)

@@ -1,0 +1,195 @@
+"""Compile speed and graph quality, archspec against torch.onnx.export, on ResNet-50.
+
+    python tools/bench_compile.py [--rounds 3] [--runs 30] [--threads 2] [--no-write]
+
+1. Whole processes, interleaved round by round: `archspec compile resnet50` against a script
+   that builds torchvision's resnet50 and calls torch.onnx.export with the dynamo exporter and
+   with the legacy one (dynamo=False). Median wall times and their ratios (goal: dynamo / archspec
+   >= 20).
+2. The graphs: node counts, and onnxruntime CPU latency at batch 1 of archspec's resnet50
+   compiled with the very weights torch exported (its state_dict, so the numerics match too),
+   against torch's two files: sessions built with the same options, warmed up, then timed
+   alternately run by run; the ratio is the median of the per-run ratios archspec / torch
+   (goals: no more nodes, ratio <= 1.0).
+The results, with the command, replace the "Compile" section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "benchmarks.md"
+EXPORT = """
+import torch, torchvision
+torch.manual_seed(0)
+model = torchvision.models.resnet50().eval()
+torch.onnx.export(model, (torch.randn(1, 3, 224, 224),), {path!r}, dynamo={dynamo},
+                  input_names=["image"], output_names=["logits"])
+"""
+SAVE_STATE = """
+import torch, torchvision
+torch.manual_seed(0)
+torch.save(torchvision.models.resnet50().state_dict(), {path!r})
+"""
+
+
+def commands(out: Path) -> dict[str, list[str]]:
+    py = sys.executable
+    return {
+        "archspec compile resnet50": [py, "-m", "archspec", "compile", "resnet50", "-o", str(out / "archspec.onnx")],
+        "torch.onnx.export, dynamo": [py, "-c", EXPORT.format(path=str(out / "dynamo.onnx"), dynamo=True)],
+        "torch.onnx.export, legacy": [py, "-c", EXPORT.format(path=str(out / "legacy.onnx"), dynamo=False)],
+    }
+
+
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def time_processes(out: Path, rounds: int) -> tuple[dict[str, float], dict[str, float]]:
+    """Median wall and CPU (user + sys) seconds of each command; CPU time is the steadier figure
+    on a machine shared with other work."""
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    wall: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}
+    for r in range(rounds):
+        for name, cmd in commands(out).items():
+            start, cpu0 = time.perf_counter(), _children_cpu()
+            p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+            wall.setdefault(name, []).append(time.perf_counter() - start)
+            cpu.setdefault(name, []).append(_children_cpu() - cpu0)
+            if p.returncode:
+                sys.exit(f"{name} failed:\n{p.stderr[-3000:]}")
+            print(f"  round {r + 1}: {name}: {wall[name][-1]:.2f} s wall, {cpu[name][-1]:.2f} s CPU", flush=True)
+    return ({k: statistics.median(v) for k, v in wall.items()}, {k: statistics.median(v) for k, v in cpu.items()})
+
+
+def latencies(files: dict[str, Path], runs: int, threads: int) -> tuple[dict[str, float], dict[str, float],
+                                                                    dict[str, float]]:
+    """Median batch-1 latency (ms) per file, the median per-run ratio archspec / file, and the largest
+    output difference from archspec's relative to the output scale."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    sessions = {k: ort.InferenceSession(str(p), opts, providers=["CPUExecutionProvider"]) for k, p in files.items()}
+    x = np.random.default_rng(0).standard_normal((1, 3, 224, 224)).astype(np.float32)
+    feeds = {k: {s.get_inputs()[0].name: x} for k, s in sessions.items()}
+    first = {k: s.run(None, feeds[k])[0] for k, s in sessions.items()}
+    for _ in range(4):
+        for k, s in sessions.items():
+            s.run(None, feeds[k])
+    times: dict[str, list[float]] = {k: [] for k in sessions}
+    for _ in range(runs):
+        for k, s in sessions.items():
+            start = time.perf_counter()
+            s.run(None, feeds[k])
+            times[k].append((time.perf_counter() - start) * 1e3)
+    ours = times["archspec"]
+    ratios = {k: statistics.median(a / b for a, b in zip(ours, v)) for k, v in times.items()}
+    scale = float(np.abs(first["archspec"]).max())
+    diffs = {k: float(np.abs(first["archspec"] - v).max()) / scale for k, v in first.items()}
+    return {k: statistics.median(v) for k, v in times.items()}, ratios, diffs
+
+
+def node_count(path: Path) -> int:
+    import onnx
+
+    return len(onnx.load(str(path), load_external_data=False).graph.node)
+
+
+def report(args: argparse.Namespace, wall: dict[str, float], cpu: dict[str, float], nodes: dict[str, int],
+           lat: dict[str, float], ratio: dict[str, float], diff: dict[str, float]) -> str:
+    import onnxruntime
+    import torch
+
+    ours, ours_cpu = wall["archspec compile resnet50"], cpu["archspec compile resnet50"]
+    speed = wall["torch.onnx.export, dynamo"] / ours
+    speed_cpu = cpu["torch.onnx.export, dynamo"] / ours_cpu
+    lines = [
+        "## Compile", "",
+        f"`python tools/bench_compile.py --rounds {args.rounds} --runs {args.runs} --threads {args.threads}` "
+        f"(ResNet-50; {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end; torch "
+        f"{torch.__version__.split('+')[0]}, onnxruntime {onnxruntime.__version__}). Whole processes, "
+        f"interleaved, median of {args.rounds} rounds:", "",
+        "| process | wall s | x archspec | CPU s (user+sys) | x archspec |", "|---|---:|---:|---:|---:|",
+        *(f"| {k} | {v:.2f} | {v / ours:.1f} | {cpu[k]:.2f} | {cpu[k] / ours_cpu:.1f} |" for k, v in wall.items()),
+        "",
+        f"archspec is {speed:.1f}x faster than the dynamo exporter in wall time, {speed_cpu:.1f}x in CPU time "
+        f"(goal >= 20x: {'met' if speed >= 20 else 'NOT met'} in wall time). archspec's wall time includes "
+        "the fsync of its atomic write (`archspec.io.atomic_path`); torch's exporters do not sync.", "",
+        f"onnxruntime CPU, batch 1, {args.threads} thread(s), median of {args.runs} runs timed alternately; "
+        "archspec compiled with torch's exported weights (`--weights` its state_dict) and a fixed batch of 1 "
+        "(`--batch 1`) like torch's exports:", "",
+        "| model | nodes | latency ms | archspec / it (median per-run ratio) | output diff / scale |",
+        "|---|---:|---:|---:|---:|",
+        *(f"| {k} | {nodes[k]} | {lat[k]:.1f} | {ratio[k]:.3f} | {diff[k]:.1e} |" for k in lat), "",
+    ]
+    torch_nodes = min(nodes["torch dynamo"], nodes["torch legacy"])
+    worst = max(ratio[k] for k in lat if k != "archspec")
+    lines.append(f"Goals: no more nodes than torch's export ({nodes['archspec']} vs {torch_nodes}: "
+                 f"{'met' if nodes['archspec'] <= torch_nodes else 'NOT met'}); latency ratio <= 1.0 "
+                 f"(worst {worst:.2f}: {'met' if worst <= 1.0 else 'NOT met'}).")
+    return "\n".join(lines) + "\n"
+
+
+def write_section(section: str) -> None:
+    """Replace the "## Compile" section of docs/benchmarks.md (or add it), keeping the others."""
+    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
+    lines, out, skipping = text.splitlines(keepends=True), [], False
+    for line in lines:
+        if line.startswith("## "):
+            skipping = line.strip() == "## Compile"
+            if skipping:
+                continue
+        if not skipping:
+            out.append(line)
+    body = "".join(out).rstrip("\n") + "\n\n" + section
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    DOC.write_text(body)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rounds", type=int, default=3, help="whole-process rounds (median)")
+    ap.add_argument("--runs", type=int, default=50, help="timed onnxruntime runs per model (>= 20)")
+    ap.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads")
+    ap.add_argument("--no-write", action="store_true", help="print only, leave docs/benchmarks.md")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as d:
+        out = Path(d)
+        print("whole processes:", flush=True)
+        wall, cpu = time_processes(out, args.rounds)
+        state = out / "resnet50.pt"
+        subprocess.run([sys.executable, "-c", SAVE_STATE.format(path=str(state))], check=True)
+        sys.path.insert(0, str(ROOT))
+        import archspec
+
+        archspec.load("resnet50").save_onnx(out / "archspec_tv.onnx", weights=state, batch=1)
+        files = {"archspec": out / "archspec_tv.onnx", "torch dynamo": out / "dynamo.onnx",
+                 "torch legacy": out / "legacy.onnx"}
+        nodes = {k: node_count(p) for k, p in files.items()}
+        print("onnxruntime latency...", flush=True)
+        lat, ratio, diff = latencies(files, args.runs, args.threads)
+    section = report(args, wall, cpu, nodes, lat, ratio, diff)
+    print("\n" + section)
+    if not args.no_write:
+        write_section(section)
+        print(f"wrote the Compile section of {DOC.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
