@@ -17,8 +17,8 @@ os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 from archspec.errors import SpecError
 
-COMMANDS = ["check", "summary", "schema", "list", "graph", "compile", "verify", "run", "bench",  # modules in archspec.cli
-            "train", "plot", "demo"]
+COMMANDS = ["check", "summary", "schema", "list", "graph", "compile", "verify", "run", "bench",
+            "train", "plot", "demo"]  # module names in archspec.cli
 EXIT_OK, EXIT_SPEC, EXIT_USAGE = 0, 1, 2
 
 

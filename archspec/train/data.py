@@ -7,9 +7,10 @@ depends neither on the number of processes or loader workers nor on where a run 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -21,7 +22,8 @@ from archspec.train.net import num_classes
 from archspec.train.recipe import Recipe
 from archspec.train.transforms import augmentation, check_augment, mean_std
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff")
+if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
 
 
 class Images:
@@ -63,7 +65,7 @@ class FolderImages(Images):
         self.classes = list(self.folder.classes)
         self.size, self.resize = shape[1:], resize or min(shape[1:])
 
-    def _open(self, path: str):
+    def _open(self, path: str) -> PILImage:
         from PIL import Image
 
         with Image.open(path) as im:
@@ -159,7 +161,8 @@ def check_matches(images: Images, model: Model, recipe: Recipe, key: str) -> Non
 class Samples(Dataset):
     """Indexed by (epoch, i): sample i of this split, augmented from its own seed, normalised."""
 
-    def __init__(self, images: Images, indices: np.ndarray, augment, norm, seed: int):
+    def __init__(self, images: Images, indices: np.ndarray, augment: Callable[[torch.Tensor], torch.Tensor] | None,
+                 norm: tuple[torch.Tensor, torch.Tensor] | None, seed: int):
         self.images, self.indices, self.augment, self.norm, self.seed = images, indices, augment, norm, seed
 
     def __len__(self) -> int:

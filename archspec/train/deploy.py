@@ -3,8 +3,8 @@ against the torch model, on the run's own validation set."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -13,6 +13,9 @@ from archspec.errors import Diagnostic, SpecError
 from archspec.model import Model
 from archspec.train.data import TrainData
 from archspec.train.net import build_model
+
+if TYPE_CHECKING:
+    import onnxruntime
 
 
 def best_weights(run: str | Path) -> Path:
@@ -39,12 +42,10 @@ def torch_predictions(model: Model, weights: Path, data: TrainData) -> tuple[np.
     return np.concatenate(preds), np.concatenate(truth)
 
 
-def session(onnx_path: str | Path, threads: int = 0):
-    import onnxruntime as ort
+def session(onnx_path: str | Path, threads: int = 0) -> onnxruntime.InferenceSession:
+    from archspec.runtime.session import create_session
 
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    return ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+    return create_session(str(onnx_path), "cpu", threads or None)[0]
 
 
 def onnx_predictions(onnx_path: str | Path, data: TrainData, threads: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -60,15 +61,11 @@ def onnx_predictions(onnx_path: str | Path, data: TrainData, threads: int = 0) -
 
 def latency(onnx_path: str | Path, shape: tuple[int, ...], batch: int = 1, iters: int = 200,
             threads: int = 0) -> dict[str, float]:
-    """onnxruntime CPU latency in ms at `batch` (median and 90th percentile of `iters` runs)."""
+    """onnxruntime CPU latency in ms at `batch` (median and 90th percentile of `iters` runs), timed by
+    the harness of `archspec bench`."""
+    from archspec.runtime.bench import time_calls
+
     sess = session(onnx_path, threads)
     feed = {sess.get_inputs()[0].name: np.random.default_rng(0).standard_normal((batch, *shape), np.float32)}
-    for _ in range(10):
-        sess.run(None, feed)
-    times = []
-    for _ in range(iters):
-        t = time.perf_counter()
-        sess.run(None, feed)
-        times.append(1e3 * (time.perf_counter() - t))
-    return {"p50_ms": float(np.percentile(times, 50)), "p90_ms": float(np.percentile(times, 90)),
-            "images_per_s": batch * 1e3 / float(np.percentile(times, 50))}
+    stats = time_calls(lambda: sess.run(None, feed), warmup=10, iters=iters, progress=False)
+    return {"p50_ms": 1e3 * stats.p50, "p90_ms": 1e3 * stats.p90, "images_per_s": batch / stats.p50}
