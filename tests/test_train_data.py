@@ -127,3 +127,15 @@ def test_plot_runs(tmp_path, capsys):
     assert "no metrics.jsonl in" in capsys.readouterr().err
     assert not (tmp_path / "x.png").exists()
 
+
+
+def test_loader_workers_do_not_change_the_batches():
+    import itertools
+    from dataclasses import replace
+
+    d = load_data(archspec.load("lenet5"), load_recipe(None, "lenet5"))
+    assert d.workers == 0
+    alone = list(itertools.islice(d.train_loader(1, 3, 0, 1, False), 3))
+    pooled = list(itertools.islice(replace(d, workers=2).train_loader(1, 3, 0, 1, False), 3))
+    for (x0, y0), (x1, y1) in zip(alone, pooled, strict=True):
+        assert torch.equal(x0, x1) and torch.equal(y0, y1)

@@ -24,7 +24,7 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-def test_lenet5_digits_then_onnx(tmp_path, one_thread, capsys):
+def test_lenet5_digits_then_onnx(tmp_path, one_thread):
     run = tmp_path / "run"
     assert main(["train", "lenet5", "--out", str(run), "-q"]) == 0
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
