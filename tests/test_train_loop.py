@@ -89,7 +89,7 @@ def test_cuda_without_cuda_is_a_clear_error(npz_dir):
 
 def test_input_override_is_kept_by_resume(tmp_path, capsys):
     from archspec.cli import main
-    from archspec.train.loop import resumed
+    from archspec.train.rundir import resumed
 
     run = tmp_path / "run"
     before = torch.get_num_threads()

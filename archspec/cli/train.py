@@ -69,8 +69,9 @@ def run(args: argparse.Namespace) -> int:
     from archspec import load
     from archspec.cli import UsageError, parse_input
     from archspec.loader import find_spec
-    from archspec.train.loop import resumed, train
+    from archspec.train.loop import train
     from archspec.train.recipe import load_recipe
+    from archspec.train.rundir import resumed
 
     if args.threads:
         torch.set_num_threads(args.threads)

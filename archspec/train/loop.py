@@ -26,15 +26,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from archspec.errors import Diagnostic, SpecError
-from archspec.io import write_atomic
 from archspec.model import Model
 from archspec.train import checkpoint as ckpt
 from archspec.train import distributed as D
+from archspec.train import rundir
 from archspec.train.data import TrainData, load_data
 from archspec.train.net import aux_outputs, build_model, main_output, split_outputs
 from archspec.train.optim import lr_at, make_optimizer, set_lr
 from archspec.train.plot import METRICS
-from archspec.train.recipe import Recipe, recipe_from_dict
+from archspec.train.recipe import Recipe
 
 AUX_WEIGHT = 0.3  # GoogLeNet's weight of an auxiliary classifier's loss
 Log = Callable[[str], None]
@@ -250,43 +250,6 @@ class Trainer:
                 "epochs": rows, "run_dir": str(self.out)}
 
 
-# ---- run folders ------------------------------------------------------------------------
-
-
-def _check_folder(out: Path, resume: bool) -> None:
-    if resume and not (out / "last.pt").exists():
-        raise SpecError(Diagnostic(f"nothing to resume: {out} holds no last.pt"))
-    if not resume and ((out / "last.pt").exists() or (out / METRICS).exists()):
-        raise SpecError(Diagnostic(f"{out} already holds a run",
-                                   hint="add --resume to continue it, or give another --out"))
-
-
-def _start_folder(out: Path, model: Model, recipe: Recipe, world: D.World) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    info = {"spec": model.name, "spec_path": str(model.source.path), "spec_hash": model.spec_hash,
-            "input": list(model.input_shape), "recipe": recipe.model_dump(mode="json", exclude_unset=True),
-            "recipe_path": str(recipe.path or ""),
-            "processes": world.size, "torch": torch.__version__}
-    write_atomic(out / "run.json", (json.dumps(info, indent=1) + "\n").encode())
-
-
-def _keep_metrics(out: Path, epochs: int) -> None:
-    """Drop metric rows written after the checkpoint a run resumes from (killed before saving)."""
-    path = out / METRICS
-    if not path.exists():
-        return
-    rows = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
-    kept = [ln for ln in rows if json.loads(ln)["epoch"] <= epochs]
-    if len(kept) != len(rows):
-        write_atomic(path, "".join(ln + "\n" for ln in kept).encode())
-
-
-def resumed(out: Path) -> tuple[Recipe, tuple[int, ...]]:
-    """The recipe and input shape a run folder was trained with."""
-    data = ckpt.load_run(out / "last.pt")
-    return recipe_from_dict(data["recipe"]), tuple(data["spec"]["input"])
-
-
 def train(model: Model, recipe: Recipe, out: str | Path, resume: bool = False, log: Log | None = print,
           progress_bar: bool = True) -> dict[str, Any]:
     """Train `model` by `recipe` into the run folder `out`; returns the best and per-epoch metrics.
@@ -294,7 +257,7 @@ def train(model: Model, recipe: Recipe, out: str | Path, resume: bool = False, l
     Under torchrun every process calls this; rank 0 alone writes files and logs.
     """
     out, world = Path(out), D.from_env()
-    _check_folder(out, resume)  # on every process: all of them fail alike
+    rundir.check_folder(out, resume)  # on every process: all of them fail alike
     device = pick_device(recipe.device, world)
     try:
         D.init(world, device)
@@ -305,11 +268,11 @@ def train(model: Model, recipe: Recipe, out: str | Path, resume: bool = False, l
             p = trainer.progress
             trainer.log(f"resumed {out} at epoch {p.epoch + 1}, step {p.step} (global step {p.global_step})")
         elif world.main:
-            _start_folder(out, model, recipe, world)
+            rundir.start_folder(out, model, recipe, world)
         D.barrier()
         if world.main:
             ckpt.clean_temporaries(out)
-            _keep_metrics(out, trainer.progress.epoch)
+            rundir.keep_metrics(out, trainer.progress.epoch)
         return trainer.fit(progress_bar and sys.stderr.isatty())
     finally:
         with contextlib.suppress(Exception):
