@@ -1,6 +1,6 @@
 """Compile speed and graph quality, archspec against torch.onnx.export, on ResNet-50.
 
-    python tools/bench_compile.py [--rounds 3] [--runs 30] [--threads 2] [--no-write]
+    python tools/bench_compile.py [--rounds 3] [--runs 50] [--threads 1] [--write-docs]
 
 1. Whole processes, interleaved round by round: `archspec compile resnet50` against a script
    that builds torchvision's resnet50 and calls torch.onnx.export with the dynamo exporter and
@@ -11,24 +11,26 @@
    against torch's two files: sessions built with the same options, warmed up, then timed
    alternately run by run; the ratio is the median of the per-run ratios archspec / torch
    (goals: no more nodes, ratio <= 1.0).
-The results, with the command, replace the "Compile" section of docs/benchmarks.md.
+Whole processes and onnxruntime runs are timed by archspec's one harness (archspec.runtime.bench).
+With --write-docs the results, with the command, replace the "Compile" section of docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from _bench import ROOT, Process
 
-ROOT = Path(__file__).resolve().parents[1]
+import archspec
+from archspec.runtime import time_interleaved
+
 DOC = ROOT / "docs" / "benchmarks.md"
 EXPORT = """
 import torch, torchvision
@@ -53,27 +55,15 @@ def commands(out: Path) -> dict[str, list[str]]:
     }
 
 
-def _children_cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
-
-
 def time_processes(out: Path, rounds: int) -> tuple[dict[str, float], dict[str, float]]:
     """Median wall and CPU (user + sys) seconds of each command; CPU time is the steadier figure
     on a machine shared with other work."""
-    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    wall: dict[str, list[float]] = {}
-    cpu: dict[str, list[float]] = {}
+    procs = {name: Process(cmd) for name, cmd in commands(out).items()}
+    stats = time_interleaved(procs, warmup=0, iters=rounds, desc="whole processes")
     for r in range(rounds):
-        for name, cmd in commands(out).items():
-            start, cpu0 = time.perf_counter(), _children_cpu()
-            p = subprocess.run(cmd, env=env, capture_output=True, text=True)
-            wall.setdefault(name, []).append(time.perf_counter() - start)
-            cpu.setdefault(name, []).append(_children_cpu() - cpu0)
-            if p.returncode:
-                sys.exit(f"{name} failed:\n{p.stderr[-3000:]}")
-            print(f"  round {r + 1}: {name}: {wall[name][-1]:.2f} s wall, {cpu[name][-1]:.2f} s CPU", flush=True)
-    return ({k: statistics.median(v) for k, v in wall.items()}, {k: statistics.median(v) for k, v in cpu.items()})
+        for name, p in procs.items():
+            print(f"  round {r + 1}: {name}: {stats[name].latencies[r]:.2f} s wall, {p.cpu[r]:.2f} s CPU")
+    return {k: s.p50 for k, s in stats.items()}, {k: statistics.median(p.cpu) for k, p in procs.items()}
 
 
 def latencies(files: dict[str, Path], runs: int, threads: int) -> tuple[dict[str, float], dict[str, float],
@@ -89,20 +79,13 @@ def latencies(files: dict[str, Path], runs: int, threads: int) -> tuple[dict[str
     x = np.random.default_rng(0).standard_normal((1, 3, 224, 224)).astype(np.float32)
     feeds = {k: {s.get_inputs()[0].name: x} for k, s in sessions.items()}
     first = {k: s.run(None, feeds[k])[0] for k, s in sessions.items()}
-    for _ in range(4):
-        for k, s in sessions.items():
-            s.run(None, feeds[k])
-    times: dict[str, list[float]] = {k: [] for k in sessions}
-    for _ in range(runs):
-        for k, s in sessions.items():
-            start = time.perf_counter()
-            s.run(None, feeds[k])
-            times[k].append((time.perf_counter() - start) * 1e3)
-    ours = times["archspec"]
-    ratios = {k: statistics.median(a / b for a, b in zip(ours, v)) for k, v in times.items()}
+    calls = {k: (lambda s=s, f=feeds[k]: s.run(None, f)) for k, s in sessions.items()}
+    stats = time_interleaved(calls, warmup=4, iters=runs, desc="onnxruntime")
+    ours = stats["archspec"].latencies
+    ratios = {k: statistics.median(a / b for a, b in zip(ours, v.latencies)) for k, v in stats.items()}
     scale = float(np.abs(first["archspec"]).max())
     diffs = {k: float(np.abs(first["archspec"] - v).max()) / scale for k, v in first.items()}
-    return {k: statistics.median(v) for k, v in times.items()}, ratios, diffs
+    return {k: v.p50 * 1e3 for k, v in stats.items()}, ratios, diffs
 
 
 def node_count(path: Path) -> int:
@@ -167,7 +150,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3, help="whole-process rounds (median)")
     ap.add_argument("--runs", type=int, default=50, help="timed onnxruntime runs per model (>= 20)")
     ap.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads")
-    ap.add_argument("--no-write", action="store_true", help="print only, leave docs/benchmarks.md")
+    ap.add_argument("--write-docs", action="store_true", help="also replace the Compile section of docs/benchmarks.md")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         out = Path(d)
@@ -175,9 +158,6 @@ def main() -> None:
         wall, cpu = time_processes(out, args.rounds)
         state = out / "resnet50.pt"
         subprocess.run([sys.executable, "-c", SAVE_STATE.format(path=str(state))], check=True)
-        sys.path.insert(0, str(ROOT))
-        import archspec
-
         archspec.load("resnet50").save_onnx(out / "archspec_tv.onnx", weights=state, batch=1)
         files = {"archspec": out / "archspec_tv.onnx", "torch dynamo": out / "dynamo.onnx",
                  "torch legacy": out / "legacy.onnx"}
@@ -186,7 +166,7 @@ def main() -> None:
         lat, ratio, diff = latencies(files, args.runs, args.threads)
     section = report(args, wall, cpu, nodes, lat, ratio, diff)
     print("\n" + section)
-    if not args.no_write:
+    if args.write_docs:
         write_section(section)
         print(f"wrote the Compile section of {DOC.relative_to(ROOT)}")
 

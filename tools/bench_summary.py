@@ -2,19 +2,21 @@
 
     python tools/bench_summary.py [--repeat 5]
 
-Both run as whole processes, interleaved, on the same machine in one run; the table gives
-the median wall time and peak memory (ru_maxrss) of each and the ratio. Goal: archspec at
-least 15x faster. The two print the same totals, which the tool checks.
+Both run as whole processes, interleaved by archspec's one timing harness, on the same machine
+in one run; the table gives the median wall time and peak memory (ru_maxrss) of each and the
+ratio. Goal: archspec at least 15x faster. The two print the same totals, which the tool checks.
 """
 
 from __future__ import annotations
 
 import argparse
 import re
-import statistics
 import subprocess
 import sys
-import time
+
+from _bench import Process
+
+from archspec.runtime import time_interleaved
 
 TORCHINFO = """
 import torchvision, torchinfo
@@ -27,32 +29,21 @@ COMMANDS = {
 }
 
 
-def run(cmd: list[str]) -> tuple[float, str]:
-    """Wall seconds of a whole process, and its output."""
-    t = time.perf_counter()
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    return time.perf_counter() - t, out
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
-    times: dict[str, list[float]] = {k: [] for k in COMMANDS}
-    outputs = {}
-    for _ in range(args.repeat):  # interleaved, so drift hits both alike
-        for name, cmd in COMMANDS.items():
-            wall, outputs[name] = run(cmd)
-            times[name].append(wall)
+    procs = {name: Process(cmd) for name, cmd in COMMANDS.items()}
+    stats = time_interleaved(procs, warmup=0, iters=args.repeat, desc="whole processes")  # drift hits both alike
     peaks = {name: _peak(cmd) for name, cmd in COMMANDS.items()}
-    ours, theirs = (statistics.median(times[k]) for k in COMMANDS)
     print(f"{'command':32} {'median s':>9} {'peak MiB':>9}")
     for name in COMMANDS:
-        print(f"{name:32} {statistics.median(times[name]):9.3f} {peaks[name]:9.0f}")
+        print(f"{name:32} {stats[name].p50:9.3f} {peaks[name]:9.0f}")
+    ours, theirs = (stats[k].p50 for k in COMMANDS)
     ratio = theirs / ours
     print(f"speed-up: {ratio:.1f}x (goal >= 15x): {'PASS' if ratio >= 15 else 'FAIL'}")
-    a = re.search(r"params:\s+([\d,]+)", outputs["archspec summary resnet152"]).group(1)
-    t = re.search(r"Total params: ([\d,]+)", outputs["torchinfo.summary(resnet152)"]).group(1)
+    a = re.search(r"params:\s+([\d,]+)", procs["archspec summary resnet152"].outputs[-1]).group(1)
+    t = re.search(r"Total params: ([\d,]+)", procs["torchinfo.summary(resnet152)"].outputs[-1]).group(1)
     print(f"params: archspec {a}, torchinfo {t}: {'same' if a == t else 'DIFFERENT'}")
 
 

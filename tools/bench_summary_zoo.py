@@ -1,10 +1,11 @@
 """Time `archspec summary NAME` for every built-in spec, each as a whole process.
 
 The goal is under 1 s per spec, whole process. Timings on a shared machine drift, so each
-spec takes the best of --repeat runs, and every time is also printed as a ratio to a bare
-interpreter start (`python -c pass`) measured in the same run, beside the process's CPU time
-(user + sys), which contention from other processes inflates less than wall time. --torchinfo adds torchinfo's
-summary of the torchvision model of the same name (a whole process too), side by side.
+spec takes the best of --repeat runs (timed by archspec's one harness, archspec.runtime.bench),
+and every time is also printed as a ratio to a bare interpreter start (`python -c pass`) measured
+in the same run, beside the process's CPU time (user + sys), which contention from other processes
+inflates less than wall time. --torchinfo adds torchinfo's summary of the torchvision model of the
+same name (a whole process too), side by side.
 
     python tools/bench_summary_zoo.py [--repeat 3] [--torchinfo resnet152]
 """
@@ -12,37 +13,23 @@ summary of the torchvision model of the same name (a whole process too), side by
 from __future__ import annotations
 
 import argparse
-import os
-import resource
-import subprocess
 import sys
-import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _bench import Process
 
-from archspec.loader import builtin_names  # noqa: E402
+from archspec.loader import builtin_names
+from archspec.runtime import time_calls
 
 GOAL_S = 1.0
 TORCHINFO = ("import torchinfo, torchvision.models as tv; "
              "torchinfo.summary(getattr(tv, '{name}')(), input_size=(1, 3, 224, 224), verbose=0)")
 
 
-def _cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
-
-
 def best_time(cmd: list[str], repeat: int) -> tuple[float, float]:
     """Best wall and CPU seconds of `repeat` runs of `cmd`; fails loudly if the command fails."""
-    env = os.environ | {"PYTHONPATH": str(ROOT)}
-    wall = cpu = float("inf")
-    for _ in range(repeat):
-        t, c = time.perf_counter(), _cpu()
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=env, cwd=ROOT)
-        wall, cpu = min(wall, time.perf_counter() - t), min(cpu, _cpu() - c)
-    return wall, cpu
+    proc = Process(cmd)
+    stats = time_calls(proc, warmup=0, iters=repeat)
+    return min(stats.latencies), min(proc.cpu)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,8 @@
 """Forward+backward throughput of archspec's resnet50 module against torchvision's, side by side.
 
-Both models train on the same batch in alternating timed rounds (so load on a shared machine hits
-both alike); the ratio of median throughputs is the figure. Goal: archspec / torchvision >= 0.97.
+Both models train on the same batch in alternating timed rounds (archspec's one timing harness,
+archspec.runtime.bench), so load on a shared machine hits both alike; throughput is images per
+second at the median round, and the ratio of the two is the figure. Goal: archspec / torchvision >= 0.97.
 
     python tools/bench_torch.py [--spec resnet50] [--batch 16] [--rounds 6] [--iters 1] [--threads N]
 """
@@ -9,26 +10,20 @@ both alike); the ratio of median throughputs is the figure. Goal: archspec / tor
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
+from functools import partial
 
 import torch
 import torchvision
 
 import archspec
+from archspec.runtime import time_interleaved
 
 
-def step(model: torch.nn.Module, x: torch.Tensor) -> None:
-    model.zero_grad(set_to_none=True)
-    out = model(x)
-    out.float().sum().backward()
-
-
-def images_per_s(model: torch.nn.Module, x: torch.Tensor, iters: int) -> float:
-    t = time.perf_counter()
-    for _ in range(iters):
-        step(model, x)
-    return iters * x.shape[0] / (time.perf_counter() - t)
+def steps(model: torch.nn.Module, x: torch.Tensor, n: int) -> None:
+    """`n` forward+backward steps on the batch `x`."""
+    for _ in range(n):
+        model.zero_grad(set_to_none=True)
+        model(x).float().sum().backward()
 
 
 def main() -> None:
@@ -46,15 +41,10 @@ def main() -> None:
     ref = getattr(torchvision.models, args.spec)().train()
     ours.load_state_dict(ref.state_dict())
     x = torch.randn(args.batch, *archspec.load(args.spec).input_shape, generator=torch.Generator().manual_seed(0))
-    for m in (ours, ref):  # warm-up: allocator, oneDNN primitives
-        step(m, x)
-
-    rates: dict[str, list[float]] = {"archspec": [], "torchvision": []}
-    for r in range(args.rounds):
-        pair = [("archspec", ours), ("torchvision", ref)]
-        for name, m in pair if r % 2 == 0 else pair[::-1]:
-            rates[name].append(images_per_s(m, x, args.iters))
-    a, t = (statistics.median(rates[k]) for k in ("archspec", "torchvision"))
+    models = {"archspec": ours, "torchvision": ref}
+    calls = {k: partial(steps, m, x, args.iters) for k, m in models.items()}
+    stats = time_interleaved(calls, warmup=1, iters=args.rounds, desc="forward+backward")  # warm-up: allocator, oneDNN
+    a, t = (args.iters * args.batch / stats[k].p50 for k in models)  # images/s at the median round
     print(f"{args.spec}, CPU, batch {args.batch}, {torch.get_num_threads()} threads, forward+backward, "
           f"median of {args.rounds} alternating rounds x {args.iters} steps")
     print(f"  archspec     {a:8.2f} images/s")
