@@ -87,3 +87,8 @@ def channel_pad(x: torch.Tensor, out: int, stride: int) -> torch.Tensor:
         x = x[:, :, ::stride, ::stride]
     extra = out - x.shape[1]
     return F.pad(x, (0, 0, 0, 0, extra // 2, extra - extra // 2))
+
+
+def add_into(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """b += a, in place: a residual add into the body's output (torchvision's `out += identity`)."""
+    return b.add_(a)
