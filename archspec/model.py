@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -63,6 +62,8 @@ class Model:
 
     @cached_property
     def spec_hash(self) -> str:
+        import hashlib
+
         return hashlib.sha256(self.source.text().encode()).hexdigest()
 
     def table(self, depth: int | None = None) -> Table:
