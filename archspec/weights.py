@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from archspec.parallel import pmap
+
 if TYPE_CHECKING:
     from archspec.ir import Graph, Node
 
@@ -49,13 +51,11 @@ def node_rng(seed: int, name: str) -> np.random.Generator:
 
 
 def init_weights(graph: Graph, seed: int = 0, nodes: Iterable[Node] | None = None) -> dict[str, np.ndarray]:
-    """Seeded initial weights and buffers of `nodes` (default: every node of the train graph)."""
-    out: dict[str, np.ndarray] = {}
-    for node in graph.nodes.values() if nodes is None else nodes:
-        if node.weights or node.buffers:
-            for local, value in node.impl.init(node, node_rng(seed, node.name)).items():
-                out[f"{node.name}.{local}"] = value
-    return out
+    """Seeded initial weights and buffers of `nodes` (default: every node of the train graph).
+    Nodes are drawn in parallel; each has its own generator, so the values do not depend on it."""
+    todo = [n for n in (graph.nodes.values() if nodes is None else nodes) if n.weights or n.buffers]
+    drawn = pmap(lambda n: n.impl.init(n, node_rng(seed, n.name)), todo)
+    return {f"{n.name}.{local}": value for n, arrays in zip(todo, drawn) for local, value in arrays.items()}
 
 
 def expected(nodes: Iterable[Node]) -> dict[str, tuple[int, ...]]:

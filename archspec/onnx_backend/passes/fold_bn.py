@@ -19,18 +19,16 @@ import numpy as np
 
 from archspec.ir import Graph, Node
 from archspec.onnx_backend.passes.rewire import bypass, uses
+from archspec.parallel import pmap
 
 
 def run(graph: Graph, weights: dict[str, np.ndarray]) -> tuple[Graph, dict[str, np.ndarray], bool]:
     readers = uses(graph)
-    drop: dict[str, str] = {}
-    swap: dict[str, Node] = {}
-    weights = dict(weights)
-    for bn in graph.nodes.values():
-        conv = graph.nodes[bn.inputs[0]] if bn.op == "bn" else None
-        if conv is None or conv.op != "conv" or readers[conv.name] != 1:
-            continue
-        w, b = _fold(weights, conv, bn)
+    pairs = [(graph.nodes[bn.inputs[0]], bn) for bn in graph.nodes.values() if bn.op == "bn"]
+    pairs = [(conv, bn) for conv, bn in pairs if conv.op == "conv" and readers[conv.name] == 1]
+    folded = pmap(lambda pair: _fold(weights, *pair), pairs)  # large multiplies: on every core
+    weights, drop, swap = dict(weights), {}, {}
+    for (conv, bn), (w, b) in zip(pairs, folded):
         weights[f"{conv.name}.weight"], weights[f"{conv.name}.bias"] = w, b
         for k in (*bn.weights, *bn.buffers):
             weights.pop(f"{bn.name}.{k}")
