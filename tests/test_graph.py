@@ -8,16 +8,13 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
 import archspec
 from archspec.cli import main
 from archspec.draw import collapse_key, node_ids, subgraph, to_dot
-from archspec.loader import builtin_names
 
-SPECS = Path(__file__).parent / "specs"
 INCEPTIONS = ["inception3a", "inception3b", "inception4a", "inception4b", "inception4c", "inception4d",
               "inception4e", "inception5a", "inception5b"]
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
@@ -54,8 +51,7 @@ def inside(cs: dict[str, Cluster], path: str) -> set[str]:
 
 
 def googlenet() -> archspec.Model:
-    """The built-in GoogLeNet when the zoo has it, else an inline spec of the same layout."""
-    return archspec.load("googlenet" if "googlenet" in builtin_names() else SPECS / "googlenet_like.yaml")
+    return archspec.load("googlenet")
 
 
 # ---- DOT structure -------------------------------------------------------------------------------

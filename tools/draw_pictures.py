@@ -19,9 +19,6 @@ sys.path.insert(0, str(ROOT))
 from archspec import load  # noqa: E402
 from archspec.draw import GraphvizError, draw, scope_paths, subgraph  # noqa: E402
 from archspec.ir import Graph  # noqa: E402
-from archspec.loader import builtin_names  # noqa: E402
-
-STAND_INS = {"googlenet": ROOT / "tests/specs/googlenet_like.yaml", "densenet121": ROOT / "tests/specs/dense_like.yaml"}
 
 # picture name -> (spec, scope to cut out or None, extra levels drawn below the scope, rankdir)
 PICTURES = {
@@ -40,8 +37,7 @@ def find_scope(graph: Graph, name: str) -> str:
 
 
 def picture(spec: str, scope: str | None, below: int | None) -> tuple[Graph, int | None]:
-    source = spec if spec in builtin_names() else STAND_INS[spec]
-    graph = load(source).graph
+    graph = load(spec).graph
     if scope is None:
         return graph, None
     path = find_scope(graph, scope)
