@@ -1,8 +1,8 @@
-"""Elementwise activations: ReLU and its variants, Softplus, sigmoid, tanh; softmax; dropout."""
+"""Elementwise activations: ReLU and its variants, Softplus, sigmoid, tanh; and softmax."""
 
 from __future__ import annotations
 
-from pydantic import Field, PositiveFloat
+from pydantic import PositiveFloat
 
 from archspec.ops.base import Op, OpError, Params, Shape, register
 
@@ -30,12 +30,12 @@ class LeakyReLUParams(Params):
 class LeakyReLU(Op):
     """Leaky ReLU: y = x if x > 0 else slope * x (the lecture's epsilon)."""
 
-    def onnx(self, node, b) -> None:
-        b.op("LeakyRelu", [b.x(node)], node, alpha=node.params.slope)
-
     name = "leaky_relu"
     Params = LeakyReLUParams
     shorthand = "slope"
+
+    def onnx(self, node, b) -> None:
+        b.op("LeakyRelu", [b.x(node)], node, alpha=node.params.slope)
 
     def torch(self, node):
         from torch import nn
@@ -51,13 +51,13 @@ class ShiftedReLUParams(Params):
 class ShiftedReLU(Op):
     """Shifted ReLU: y = max(x, 0) - alpha."""
 
-    def onnx(self, node, b) -> None:
-        b.chain(node, b.x(node), [("Relu", "relu", [], {}),
-                                  ("Sub", "", [b.const(node, "alpha", node.params.alpha)], {})])
-
     name = "shifted_relu"
     Params = ShiftedReLUParams
     shorthand = "alpha"
+
+    def onnx(self, node, b) -> None:
+        b.chain(node, b.x(node), [("Relu", "relu", [], {}),
+                                  ("Sub", "", [b.const(node, "alpha", node.params.alpha)], {})])
 
     def torch(self, node):
         from archspec.torch_backend.build import Call
@@ -112,6 +112,9 @@ class SoftplusParams(Params):
 class Softplus(Op):
     """Softplus: y = log(1 + exp(beta * x)) / beta (linear above `threshold`, as PyTorch)."""
 
+    name = "softplus"
+    Params = SoftplusParams
+
     def onnx(self, node, b) -> None:
         """Softplus(beta * x) / beta; where beta * x > threshold, x. Above 15 the switch is below
         float32 resolution (softplus(z) - z = log1p(exp(-z)) < 3e-7 < z * eps), so it is left out."""
@@ -125,9 +128,6 @@ class Softplus(Op):
         if switch:
             linear = b.op("Greater", [z, b.const(node, "threshold", p.threshold)], node, "linear")
             b.op("Where", [linear, x, y], node)
-
-    name = "softplus"
-    Params = SoftplusParams
 
     def torch(self, node):
         from torch import nn
@@ -191,29 +191,3 @@ class Softmax(Op):
         from archspec.torch_backend.build import Call
 
         return Call(torch.softmax, {"dim": node.params.axis})
-
-
-class DropoutParams(Params):
-    p: float = Field(0.5, ge=0, lt=1)
-
-
-@register
-class Dropout(Op):
-    """Dropout: in training, zero each value with probability p and scale the rest by 1/(1-p);
-    the identity at inference."""
-
-    def onnx(self, node, b) -> None:
-        """Dropout with its ratio; without a training_mode input ONNX runs it as the identity."""
-        b.op("Dropout", [b.x(node), b.const(node, "ratio", node.params.p)], node)
-
-    name = "dropout"
-    Params = DropoutParams
-    shorthand = "p"
-
-    def summary(self, p: DropoutParams) -> str:
-        return f"p={p.p}"
-
-    def torch(self, node):
-        from torch import nn
-
-        return nn.Dropout(node.params.p)
