@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+import sys
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,33 @@ def test_missing_lowering_is_named(model, monkeypatch):
     monkeypatch.delattr(type(REGISTRY["tanh"]), "torch")
     with pytest.raises(LoweringError, match=r"^19: op 'tanh' has no torch lowering"):
         model.to_torch()
+
+
+def test_relu_and_residual_add_run_in_place_only_where_safe(monkeypatch):
+    """In place where nothing else reads the tensor (torchvision's ReLU(inplace=True) and
+    `out += identity`); a tensor with a second reader keeps an out-of-place op; the gradients
+    are those of the all-out-of-place module."""
+    m = archspec.loads("archspec: 1\nname: t\ninput: {shape: [4, 6, 6]}\nlayers:\n"
+                       "  - conv: {out: 4, kernel: 3, pad: 1, name: a}\n  - bn: {name: b}\n  - relu\n"
+                       "  - residual:\n      body: [conv: {out: 4, kernel: 3, pad: 1, name: c}, bn: {name: d}]\n"
+                       "      after: relu\n"
+                       "  - graph:\n    - {name: e, relu: null, from: in}\n    - {name: f, add: {}, from: [in, e]}\n")
+    net = m.to_torch(seed=0)
+    lines = [line.strip() for line in net.code.splitlines()]
+    assert "relu2 = torch.relu_(b);  b = None" in lines  # b has one reader
+    assert "add5 = archspec_torch_backend_modules_add_into(relu2, d);  relu2 = d = None" in lines
+    assert "relu6 = torch.relu_(add5);  add5 = None" in lines
+    assert "e = torch.nn.functional.relu(relu6)" in lines  # relu6 is read by f too
+    assert "f = relu6 + e;  relu6 = e = None" in lines  # e comes from a relu, not a BN
+
+    monkeypatch.setattr(sys.modules["archspec.torch_backend.build"], "_in_place", lambda graph, lowered: None)
+    ref = m.to_torch(seed=0)
+    assert "relu_" not in ref.code
+    grads = []
+    for module in (net, ref):
+        x = torch.randn(2, 4, 6, 6, generator=torch.Generator().manual_seed(1), requires_grad=True)
+        module.train()
+        module(x).sum().backward()
+        grads.append([x.grad, *(p.grad for p in module.parameters())])
+    for g, h in zip(*grads):
+        torch.testing.assert_close(g, h)
