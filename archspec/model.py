@@ -6,7 +6,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from archspec.expand import expand
+from archspec.expand import expand, validate_spec
 from archspec.ir import Graph
 from archspec.loader import Source, find_spec, read
 from archspec.spec import SpecFile
@@ -21,17 +21,14 @@ if TYPE_CHECKING:
 class Model:
     """A spec expanded to its IR. Backends are reached through methods that import them lazily."""
 
-    def __init__(self, graph: Graph, source: Source):
+    def __init__(self, graph: Graph, source: Source, spec: SpecFile):
         self.graph = graph
         self.source = source
+        self.spec = spec  # the validated top level: input, preprocess, labels, ...
 
     @property
     def name(self) -> str:
         return self.graph.name
-
-    @cached_property
-    def spec(self) -> SpecFile:
-        return SpecFile.model_validate(self.source.raw)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -101,7 +98,8 @@ def load(spec: str | Path, input_shape: tuple[int, ...] | None = None,
          roots: list[Path] | None = None) -> Model:
     """Load a spec by path or built-in name. Raises SpecError listing every problem found."""
     src = read(find_spec(spec), roots)
-    return Model(expand(src, input_shape), src)
+    top = validate_spec(src)
+    return Model(expand(src, input_shape, top), src, top)
 
 
 def loads(text: str, name: str = "<string>.yaml", **kw: Any) -> Model:

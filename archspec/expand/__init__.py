@@ -21,11 +21,19 @@ from archspec.loader import Source
 from archspec.spec import SpecFile, validate
 
 
-def expand(src: Source, input_shape: tuple[int, ...] | None = None) -> Graph:
-    """Validate and expand a read spec into its IR; raises SpecError with every problem found."""
+def validate_spec(src: Source) -> SpecFile:
+    """The spec file's top level as its Pydantic model; raises SpecError with every problem found."""
     errors = Collector()
     spec = validate(SpecFile, src.raw, src.raw.pos, errors)
     errors.raise_if_any()
+    return spec
+
+
+def expand(src: Source, input_shape: tuple[int, ...] | None = None, spec: SpecFile | None = None) -> Graph:
+    """Validate (unless `spec` is given) and expand a read spec into its IR; raises SpecError with
+    every problem found."""
+    spec = spec or validate_spec(src)
+    errors = Collector()
     exp = Expander(src, spec, errors)
     graph = exp.run(tuple(input_shape or spec.input.shape))
     errors.raise_if_any()
@@ -35,4 +43,4 @@ def expand(src: Source, input_shape: tuple[int, ...] | None = None) -> Graph:
     return graph
 
 
-__all__ = ["Expander", "expand"]
+__all__ = ["Expander", "expand", "validate_spec"]

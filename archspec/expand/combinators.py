@@ -24,8 +24,6 @@ class Combinators:
         d = validate(ResidualDef, val, pos, self.errors, scope.prefix[:-1], "residual:")
         if d is None:
             return None
-        if d.name:
-            scope = scope.child(scope.take(d.name))
         body = self.items(val["body"], val.at("body"), scope, x)
         short = self._shortcut(val, scope, x)
         if body is None or short is None:
@@ -95,8 +93,6 @@ class Combinators:
         d = validate(DenseDef, val, pos, self.errors, scope.prefix[:-1], "dense:")
         if d is None:
             return None
-        if d.name:
-            scope = scope.child(scope.take(d.name))
         count = self._count(d.repeat, val.at("repeat"), scope)
         for i in range(count or 0):
             layer_scope = scope.with_env({"i": i})

@@ -129,6 +129,8 @@ class Expander(Combinators, GraphForm):
         if key in COMBINATORS:
             if None in ins:
                 return None
+            if name is None and isinstance(val, SDict) and "name" in val:  # residual: {name: x, ...}
+                name = self._name(val, "name", scope)
             sub = scope.child(scope.take(name)) if name else scope
             if not name:
                 return self.body(key, val, vpos, sub, ins[0])

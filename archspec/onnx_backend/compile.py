@@ -99,7 +99,7 @@ def _free_hw_dims(model: Model, graph: Graph) -> dict[str, Dims]:
         raise CompileError(f"--dynamic-hw needs an image input [C,H,W]; {model.name} takes {list(shape)}")
     c, h, w = shape
     try:
-        other = expand(model.source, (c, 2 * h, 2 * w))
+        other = expand(model.source, (c, 2 * h, 2 * w), model.spec)
     except SpecError as e:
         raise CompileError(f"--dynamic-hw: {model.name} does not accept a {2 * h}x{2 * w} input: "
                            f"{e.diagnostics[0].message}") from None
