@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from archspec.ops.base import REGISTRY, Op, Shape, fmt
+from archspec.ops.base import REGISTRY, Op, Shape
 from archspec.source import Pos
 
 
@@ -98,7 +98,3 @@ class Graph:
             if o.node not in self.nodes:
                 problems.append(f"output '{o.name}' names undefined node '{o.node}'")
         return problems
-
-    def describe(self, name: str) -> str:
-        n = self.nodes[name]
-        return f"{n.name}: {n.op} -> {fmt(n.shape)}"

@@ -8,7 +8,6 @@ an error at the exact spec line. Scalars stay plain Python values.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import yaml
 
@@ -97,7 +96,3 @@ def load_yaml(text: str, file: str) -> object:
     finally:
         loader.dispose()
     return None if node is None else _Builder(file).build(node)
-
-
-def read_source(path: Path) -> str:
-    return path.read_text(encoding="utf-8")
