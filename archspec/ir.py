@@ -98,3 +98,10 @@ class Graph:
             if o.node not in self.nodes:
                 problems.append(f"output '{o.name}' names undefined node '{o.node}'")
         return problems
+
+
+def collapse_key(name: str, depth: int | None) -> str:
+    """What a node is shown as at `depth` (`summary --depth`, `graph --depth`): itself, or its
+    scope `depth` levels down."""
+    parts = name.split(".")
+    return ".".join(parts[:depth]) if depth and len(parts) > depth else name

@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
+from archspec.ir import collapse_key
 from archspec.ops.base import fmt
 
 if TYPE_CHECKING:
@@ -41,8 +42,7 @@ class Table:
         for n in g.nodes.values():
             if n.op == "input":
                 continue
-            parts = n.name.split(".")
-            key = ".".join(parts[:depth]) if depth and len(parts) > depth else n.name
+            key = collapse_key(n.name, depth)
             row = rows.get(key)
             if row is None:
                 kind = g.scopes.get(key, n.op) if key != n.name else _op_label(n)

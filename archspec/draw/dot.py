@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from html import escape
 
-from archspec.ir import Graph, Node, Output
+from archspec.ir import Graph, Node, Output, collapse_key
 from archspec.ops.base import fmt
 
 RANKDIRS = ("TB", "LR")
@@ -111,12 +111,6 @@ def subgraph(graph: Graph, scope: str) -> Graph:
 def scope_paths(graph: Graph) -> set[str]:
     """Every scope of the graph: each proper dotted prefix of a node name."""
     return {name.rsplit(".", k)[0] for name in graph.nodes for k in range(1, name.count(".") + 1)}
-
-
-def collapse_key(name: str, depth: int | None) -> str:
-    """The drawn item a node belongs to: itself, or its scope at `depth` (as `summary --depth`)."""
-    parts = name.split(".")
-    return ".".join(parts[:depth]) if depth and len(parts) > depth else name
 
 
 def _groups(graph: Graph, depth: int | None) -> dict[str, list[Node]]:

@@ -21,6 +21,13 @@ class ReLU(Op):
 
         return Call(F.relu)
 
+    def torch_inplace(self, node):
+        import torch
+
+        from archspec.torch_backend.build import Call
+
+        return Call(torch.relu_)
+
 
 class LeakyReLUParams(Params):
     slope: float = 0.01

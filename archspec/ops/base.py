@@ -41,6 +41,8 @@ class Op:
     arity: ClassVar[int | None] = 1  # inputs taken; None: two or more
     shorthand: ClassVar[str | None] = None  # param set by a bare scalar: `dropout: 0.3`
     onnx_op: ClassVar[str | None] = None  # the ONNX op of a one-to-one lowering without attributes
+    # whether autograd reads this op's output in backward: if not, a next op may overwrite it
+    backward_reads_output: ClassVar[bool] = True
 
     def shape(self, p: Any, ins: list[Shape]) -> Shape:
         """Output shape (batch excluded). Elementwise by default."""
@@ -71,6 +73,11 @@ class Op:
     def summary(self, p: Any) -> str:
         """Key params in a few characters, for tables and drawings."""
         return ""
+
+    def torch_inplace(self, node: Any) -> Any:
+        """A torch lowering that overwrites the node's last input, used where nothing else reads
+        that tensor (see torch_backend.build); None when the op has none."""
+        return None
 
 
 REGISTRY: dict[str, Op] = {}

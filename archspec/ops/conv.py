@@ -38,6 +38,7 @@ class Conv(Op):
     """
 
     name = "conv"
+    backward_reads_output = False
     Params = ConvParams
 
     def shape(self, p: ConvParams, ins: list[Shape]) -> Shape:

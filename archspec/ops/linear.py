@@ -20,6 +20,7 @@ class Linear(Op):
     """Fully connected: y = x W^T + b. Weight (out, in), bias (out,)."""
 
     name = "linear"
+    backward_reads_output = False
     Params = LinearParams
 
     def shape(self, p: LinearParams, ins: list[Shape]) -> Shape:

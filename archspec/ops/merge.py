@@ -12,6 +12,7 @@ class Add(Op):
     """Elementwise sum of two or more tensors of the same shape."""
 
     name = "add"
+    backward_reads_output = False
     arity = None
 
     def onnx(self, node, b) -> None:
@@ -29,6 +30,13 @@ class Add(Op):
         from archspec.torch_backend.build import Call
 
         return Call(operator.add, fold=True)
+
+    def torch_inplace(self, node):
+        """body += shortcut (torchvision's `out += identity`), for the two-input residual add."""
+        from archspec.torch_backend.build import Call
+        from archspec.torch_backend.modules import add_into
+
+        return Call(add_into) if len(node.inputs) == 2 else None
 
 
 def _add_hint(a: Shape, b: Shape) -> str:
@@ -48,6 +56,7 @@ class Concat(Op):
     """Concatenation along `axis` (channels by default) of tensors equal on every other axis."""
 
     name = "concat"
+    backward_reads_output = False
     Params = ConcatParams
     arity = None
 

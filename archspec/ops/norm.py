@@ -21,6 +21,7 @@ class BatchNorm(Op):
     """
 
     name = "bn"
+    backward_reads_output = False
     Params = BatchNormParams
 
     def onnx(self, node, b) -> None:

@@ -18,7 +18,6 @@ import torch
 from torch import fx, nn
 
 from archspec.ir import Graph, Node
-from archspec.torch_backend.modules import add_into
 from archspec.torch_backend.network import OUTPUTS, TRAIN_ONLY, Network
 
 
@@ -78,25 +77,21 @@ def build(graph: Graph, seed: int | None = None) -> Network:
     return Network(modules, fxg, class_name=_ident(graph.name, camel=True))
 
 
-_NO_OUTPUT_IN_BACKWARD = {"conv", "bn", "linear", "add", "concat"}  # their backward reads no output
-
-
 def _in_place(graph: Graph, lowered: dict[str, nn.Module | Call]) -> None:
-    """ReLU and a residual add overwrite a tensor that nothing else reads and whose producer's
-    backward does not need it, as torchvision's ReLU(inplace=True) and `out += identity` do: one
-    tensor less to allocate and write each, about 3% of a ResNet-50 training step on the CPU
-    (tools/bench_torch.py)."""
+    """Ops with an in-place lowering (`Op.torch_inplace`: ReLU, the residual add) take it where
+    their last input is read by nothing else and its producer's backward does not need it, as
+    torchvision's ReLU(inplace=True) and `out += identity` do: one tensor less to allocate and
+    write each, about 3% of a ResNet-50 training step on the CPU (tools/bench_torch.py)."""
     users = Counter(i for n in graph.nodes.values() for i in n.inputs)
     outputs = {o.node for o in graph.outputs}
-
-    def free(name: str) -> bool:
-        return users[name] == 1 and graph.nodes[name].op in _NO_OUTPUT_IN_BACKWARD and name not in outputs
-
     for n in graph.nodes.values():
-        if n.op == "relu" and free(n.inputs[0]):
-            lowered[n.name] = Call(torch.relu_)
-        elif n.op == "add" and len(n.inputs) == 2 and free(n.inputs[1]):
-            lowered[n.name] = Call(add_into)
+        src = graph.nodes[n.inputs[-1]] if n.inputs else None
+        if src is None or src.op == "input" or users[src.name] != 1 or src.name in outputs \
+                or src.impl.backward_reads_output:
+            continue
+        inplace = n.impl.torch_inplace(n)
+        if inplace is not None:
+            lowered[n.name] = inplace
 
 
 def schedule(graph: Graph) -> list[Node]:
