@@ -31,6 +31,7 @@ def test_example(text: str, tmp_path: Path) -> None:
         return
     m = archspec.load(path)
     expect = dict(kv.split("=", 1) for kv in first.removeprefix("# expect:").split())
+    assert set(expect) <= {"params", "train_params", "macs", "output", "nodes"}, expect  # a typo checks nothing
     if "params" in expect:
         assert m.params == int(expect["params"])
     if "train_params" in expect:
@@ -39,5 +40,5 @@ def test_example(text: str, tmp_path: Path) -> None:
         assert m.macs == int(expect["macs"])
     if "output" in expect:
         assert fmt(m.graph.nodes[m.graph.outputs[0].node].shape) == expect["output"]
-    for name in expect.get("nodes", "").split(",") if "nodes" in expect else []:
+    for name in expect["nodes"].split(",") if "nodes" in expect else []:
         assert name in m.graph.nodes

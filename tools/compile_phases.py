@@ -1,0 +1,55 @@
+"""Where the time of `archspec compile resnet50` goes, phase by phase, in one fresh process.
+
+    python tools/compile_phases.py [--repeat 3]
+
+Prints the best of N of: interpreter start (a bare `python -c pass`), importing archspec and its
+ONNX backend, loading and expanding the spec, drawing the seeded initial weights, and the whole
+compile-and-write (`Model.save_onnx`, which draws the weights again, folds BN, emits and writes).
+It explains the compile goal of tools/bench_compile.py; it sets no goal of its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+
+PHASES = """
+import json, sys, tempfile, time
+t0 = time.perf_counter()
+import archspec, archspec.onnx_backend, archspec.weights
+t1 = time.perf_counter()
+model = archspec.load("resnet50")
+t2 = time.perf_counter()
+archspec.weights.init_weights(model.graph, 0)
+t3 = time.perf_counter()
+with tempfile.TemporaryDirectory() as d:
+    model.save_onnx(d + "/r50.onnx")
+    t4 = time.perf_counter()
+print(json.dumps({"import archspec + ONNX backend": t1 - t0, "load resnet50": t2 - t1,
+                  "draw initial weights": t3 - t2, "save_onnx (weights, BN fold, emit, write)": t4 - t3}))
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    best: dict[str, float] = {}
+    for _ in range(args.repeat):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        runs = {"interpreter start": time.perf_counter() - t}
+        out = subprocess.run([sys.executable, "-c", PHASES], check=True, capture_output=True, text=True).stdout
+        runs |= json.loads(out)
+        best = {k: min(v, best.get(k, v)) for k, v in runs.items()}
+    for name, seconds in best.items():
+        print(f"{name:48s} {seconds:6.3f} s")
+    print(f"{'sum (a compile does not draw the weights twice)':48s} "
+          f"{sum(best.values()) - best['draw initial weights']:6.3f} s")
+
+
+if __name__ == "__main__":
+    main()
