@@ -21,17 +21,14 @@ def cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "archspec", *args], capture_output=True, text=True)
 
 
-def test_lenet5_figures() -> None:
+def test_lenet5_per_layer_params() -> None:  # the totals of every built-in: test_zoo.py
     m = archspec.load("lenet5")
-    assert (m.params, m.macs, m.buffers) == (61_706, 416_520, 0)
     per_layer = {n.name: n.params_count for n in m.graph.nodes.values() if n.params_count}
     assert per_layer == {"c1": 156, "c3": 2_416, "f5": 48_120, "f6": 10_164, "output": 850}
 
 
-def test_resnet50_figures_and_names() -> None:
+def test_resnet50_buffers_shapes_and_names() -> None:
     m = archspec.load("resnet50")
-    assert m.params == 25_557_032
-    assert round(m.macs / 1e9, 3) == 4.089
     assert m.buffers == 53_120  # 2 x the BN channels
     g = m.graph
     assert g.nodes["layer3.0.downsample.0"].shape == (1024, 14, 14)
@@ -81,12 +78,7 @@ def test_schema_validates_builtins_and_rejects_typos(tmp_path: Path) -> None:
     assert cli("schema", "-o", str(out)).returncode == 0
     schema = json.loads(out.read_text())
     assert schema == json_schema()
-    validator = jsonschema.Draft202012Validator(schema)
-    for f in [*BUILTIN_DIR.glob("*.yaml"), *BUILTIN_DIR.glob("lib/*.yaml")]:
-        data = yaml.safe_load(f.read_text())
-        if "extends" in data:
-            continue  # a partial spec: its base supplies the rest
-        assert list(validator.iter_errors(data)) == [], f
+    validator = jsonschema.Draft202012Validator(schema)  # built-ins validate: test_zoo_language.py
     bad = yaml.safe_load((BUILTIN_DIR / "lenet5.yaml").read_text())
     bad["layers"][0]["conv"]["kernal"] = 3
     assert list(validator.iter_errors(bad))
@@ -104,11 +96,11 @@ def test_ops_page_is_generated_from_the_registry() -> None:
 
 @pytest.mark.parametrize("command", [["check", "resnet50"], ["summary", "resnet50"], ["schema"]])
 def test_static_commands_import_neither_torch_nor_onnxruntime(command: list[str]) -> None:
-    code = (f"import sys; from archspec.cli import main; main({command!r}); "
-            "print('LOADED', [m for m in ('torch', 'onnxruntime') if m in sys.modules])")
+    code = (f"import sys; from archspec.cli import main; rc = main({command!r}); "
+            "print('LOADED', rc, [m for m in ('torch', 'onnxruntime') if m in sys.modules])")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip().splitlines()[-1] == "LOADED []"
+    assert r.stdout.strip().splitlines()[-1] == "LOADED 0 []"  # the command succeeded, importing neither
 
 
 def test_extends_and_include(tmp_path: Path) -> None:

@@ -9,15 +9,12 @@ and the ONNX deploy graph's BN folding is really exercised.
 from __future__ import annotations
 
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("torchvision")
-pytest.importorskip("onnxruntime")
-
-import archspec  # noqa: E402
-from archspec.cli.verify import compare  # noqa: E402
-from archspec.loader import builtin_names  # noqa: E402
-from archspec.torch_backend import REFERENCES, import_reference  # noqa: E402
+import archspec
+from archspec.cli.verify import compare
+from archspec.loader import builtin_names
+from archspec.torch_backend import REFERENCES, import_reference
 
 BIG_MACS = 1_000_000_000  # above this, one sample per forward keeps the suite in budget
 
