@@ -11,7 +11,8 @@ from pathlib import Path
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; on success fsync and rename it over `path`.
+    """Yield a temporary path beside `path`; on success fsync it, rename it over `path` and fsync the
+    folder (so the rename itself survives a crash).
 
     On any exception the temporary file is removed and `path` is left as it was.
     """
@@ -31,6 +32,24 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    fsync_dir(path.parent)
+
+
+def fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # not every filesystem lets a folder be fsynced
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def clean_temporaries(folder: str | Path) -> None:
+    """Remove the temporaries of atomic_path that a killed writer left in `folder` (never a
+    finished file)."""
+    for tmp in Path(folder).glob(".*.tmp"):
+        with contextlib.suppress(OSError):
+            tmp.unlink()
 
 
 def write_atomic(path: str | Path, data: bytes) -> None:

@@ -84,6 +84,13 @@ class Model:
 
         return to_onnx(self, **kw)
 
+    def onnx_bytes(self, **kw: Any) -> bytes:
+        """The ONNX model encoded, as `to_onnx(**kw).SerializeToString()` gives it, without building
+        a ModelProto (nor importing onnx)."""
+        from archspec.onnx_backend.compile import compile_model
+
+        return compile_model(self, **kw).tobytes()
+
     def save_onnx(self, path: str | Path, **kw: Any) -> Path:
         """Compile and write atomically (to_onnx's options, plus external_threshold)."""
         from archspec.onnx_backend import save_onnx

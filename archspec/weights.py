@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Iterable
+from collections.abc import Container, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -66,16 +66,25 @@ def expected(nodes: Iterable[Node]) -> dict[str, tuple[int, ...]]:
 def check_weights(graph: Graph, weights: dict[str, np.ndarray], nodes: Iterable[Node]) -> dict[str, np.ndarray]:
     """The float32 arrays `nodes` need. Keys of other nodes of `graph` (a train-only head) may be
     present; keys of no node, missing keys and wrong shapes are errors, all named in one message."""
-    need, known = expected(nodes), expected(graph.nodes.values())
-    problems = [f"missing '{k}' {list(s)}" for k, s in need.items() if k not in weights]
+    need = expected(nodes)
+    check_fit(need, weights, expected(graph.nodes.values()), "the graph", f" (no such weight in {graph.name})")
+    return {k: np.asarray(weights[k], dtype=np.float32) for k in need}
+
+
+def check_fit(need: Mapping[str, tuple[int, ...]], weights: Mapping[str, Any], known: Container[str],
+              target: str, unknown_note: str = "") -> None:
+    """Raise one WeightsError naming every key of `need` missing from `weights` (torch's BN
+    bookkeeping may be absent), every wrong shape, and every key of `weights` not in `known`
+    (the first 20 problems, then a count)."""
+    problems = [f"missing '{k}' {list(s)}" for k, s in need.items()
+                if k not in weights and not k.endswith(IGNORED_SUFFIXES)]
     problems += [f"'{k}' has shape {list(np.shape(weights[k]))}, expected {list(s)}"
-                 for k, s in need.items() if k in weights and tuple(np.shape(weights[k])) != s]
+                 for k, s in need.items() if k in weights and tuple(np.shape(weights[k])) != tuple(s)]
     extra = sorted(k for k in weights if k not in known and not k.endswith(IGNORED_SUFFIXES))
-    problems += [f"unexpected '{k}' (no such weight in {graph.name})" for k in extra]
+    problems += [f"unexpected '{k}'{unknown_note}" for k in extra]
     if problems:
         shown = problems[:20] + ([f"... and {len(problems) - 20} more"] if len(problems) > 20 else [])
-        raise WeightsError("weights do not fit the graph:\n  " + "\n  ".join(shown))
-    return {k: np.asarray(weights[k], dtype=np.float32) for k in need}
+        raise WeightsError(f"weights do not fit {target}:\n  " + "\n  ".join(shown))
 
 
 def load_weights(path: str | Path) -> dict[str, np.ndarray]:
@@ -122,18 +131,20 @@ def _load_torch(path: Path) -> dict[str, np.ndarray]:
     return {k: (v.float() if v.is_floating_point() else v).detach().cpu().numpy() for k, v in obj.items()}
 
 
-def save_weights(path: str | Path, weights: dict[str, np.ndarray]) -> Path:
-    """Write .npz or .safetensors atomically."""
+def save_weights(path: str | Path, weights: dict[str, np.ndarray], metadata: dict[str, str] | None = None) -> Path:
+    """Write .npz or .safetensors atomically; `metadata` (text) goes into a .safetensors header."""
     from archspec.io import atomic_path
 
     path = Path(path)
     if path.suffix not in (".npz", ".safetensors"):
         raise WeightsError(f"'{path}': save weights as .npz or .safetensors")
+    if metadata and path.suffix != ".safetensors":
+        raise WeightsError(f"'{path}': only .safetensors files hold metadata")
     arrays = {k: np.ascontiguousarray(v).reshape(np.shape(v)) for k, v in weights.items()}  # keep 0-d as 0-d
     with atomic_path(path) as tmp:
         if path.suffix == ".npz":
             with open(tmp, "wb") as f:
                 np.savez(f, **arrays)
         else:
-            _safetensors().save_file(arrays, str(tmp))
+            _safetensors().save_file(arrays, str(tmp), metadata=metadata)
     return path

@@ -82,11 +82,6 @@ def all_ops() -> archspec.Model:
     return archspec.loads(ALL_OPS, name="allops.yaml")
 
 
-def small(name: str) -> archspec.Model:
-    """A built-in spec at a small input size where it takes one (faster sessions)."""
-    return archspec.load(name)
-
-
 def specs() -> list[str]:
     return builtin_names()
 

@@ -60,6 +60,9 @@ def test_compile_imports_neither_torch_nor_onnx(tmp_path):
     code = ("import sys; from archspec.cli import main; "
             f"rc = main(['compile', 'resnet18', '-o', r'{tmp_path / 'r.onnx'}', '--input', '3x64x64']); "
             "assert rc == 0, rc; assert not {'torch', 'onnx'} & set(sys.modules), 'imported'; "
+            f"rc = main(['compile', 'resnet18', '-o', r'{tmp_path / 'r18.onnx'}', '--opset', '18', "
+            "'--input', '3x64x64']); "
+            "assert rc == 0, rc; assert not {'torch', 'onnx'} & set(sys.modules), 'imported at opset 18'; "
             f"rc = main(['compile', 'resnet18', '-o', r'{tmp_path / 'r.onnx'}', '--check', '--input', '3x64x64']); "
             "assert rc == 0, rc; assert 'torch' not in sys.modules, 'torch imported'")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

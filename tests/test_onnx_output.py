@@ -12,7 +12,8 @@ from onnx_cases import all_ops, realistic, run, scale_diff, session
 
 import archspec
 from archspec.loader import BUILTIN_DIR
-from archspec.onnx_backend import CompileError, passes, save
+from archspec.onnx_backend import CompileError, passes
+from archspec.onnx_backend.emit import Compiled
 from archspec.onnx_backend.passes import drop_train_only, fold_bn, remove_dropout
 from archspec.weights import init_weights
 
@@ -36,11 +37,11 @@ def test_same_spec_and_seed_give_the_same_bytes(tmp_path, resnet18):
 
 
 def test_a_failed_write_leaves_no_file_and_keeps_an_old_one(tmp_path, resnet18, monkeypatch):
-    def fail_midway(model, f, moved):
+    def fail_midway(model, f, external=None):
         f.write(b"\x08\x07" * 1000)
         raise OSError("disk full")
 
-    monkeypatch.setattr(save, "_stream", fail_midway)
+    monkeypatch.setattr(Compiled, "write", fail_midway)
     new = tmp_path / "new.onnx"
     with pytest.raises(OSError, match="disk full"):
         resnet18.save_onnx(new)

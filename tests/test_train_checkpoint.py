@@ -13,6 +13,7 @@ from train_util import env
 
 from archspec.cli import main
 from archspec.errors import SpecError
+from archspec.io import clean_temporaries
 from archspec.train import checkpoint as ckpt
 
 # Writes a first checkpoint, then a second one that stops half-written (as if the disk were slow)
@@ -47,7 +48,7 @@ def test_kill_during_save_leaves_the_old_checkpoint(tmp_path):
     leftovers = [p.name for p in tmp_path.iterdir() if p.name != "last.pt"]
     assert len(leftovers) == 1 and leftovers[0].startswith(".last.pt.")  # the half-written temporary
     assert torch.equal(ckpt.load(path)["value"], torch.zeros(100_000))  # the old file, whole
-    ckpt.clean_temporaries(tmp_path)
+    clean_temporaries(tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]
 
 

@@ -91,6 +91,32 @@ def test_image_folder(tmp_path):
     assert torch.allclose(x[0], torch.full((16, 16), 50 * y / 255))  # the red of its class folder
 
 
+def test_image_folder_reads_images_as_archspec_run_does(tmp_path):
+    """Scale, bgr order, resize and crop of the spec's preprocess, then mean/std: the pixels of
+    `archspec run`'s preprocessing, so a trained model sees at deployment what it trained on."""
+    from PIL import Image
+
+    from archspec.runtime.preprocess import load_image
+
+    rng = np.random.default_rng(0)
+    for cls in ["a", "b", "c", "d", "e"]:
+        (tmp_path / "imgs" / cls).mkdir(parents=True)
+        Image.fromarray(rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)).save(tmp_path / "imgs" / cls / "0.png")
+    spec = FIVE_CLASSES.replace("layers:", "preprocess: {scale: 0.01, channels: bgr, resize: 20, crop: 18, "
+                                "mean: [0.1, 0.2, 0.3], std: [0.5, 1.0, 2.0]}\nlayers:")
+    model = archspec.loads(spec)
+    recipe = load_recipe(write(tmp_path / "r.yaml", "recipe: 1\nname: r\nbatch_size: 2\n"
+                               "data: {train: imgs, val_fraction: 0.6}\n"))
+    d = load_data(model, recipe)
+    assert len(d.val) == 3
+    for i in range(len(d.val)):  # not augmented
+        x, y = d.val[(0, i)]
+        path = tmp_path / "imgs" / d.classes[y] / "0.png"
+        want = load_image(path, model.spec.preprocess, model.input_shape)
+        assert x.shape == (3, 16, 16)
+        np.testing.assert_allclose(x.numpy(), want, rtol=1e-5, atol=1e-5)
+
+
 def test_ranks_together_see_the_single_process_batches():
     one = list(EpochBatches(n=103, batch=8, epoch=3, seed=7))
     assert len(one) == 12 and all(len(b) == 8 for b in one)  # the partial 13th batch is dropped

@@ -98,7 +98,7 @@ def test_input_override_is_kept_by_resume(tmp_path, capsys):
                      "--out", str(run), "--threads", "1", "-q"]) == 0
     finally:
         torch.set_num_threads(before)
-    recipe, shape = resumed(run)
+    recipe, shape, _ = resumed(run)
     assert shape == (1, 28, 28) and recipe.epochs == 1 and recipe.batch_size == 256
     assert json.loads((run / "run.json").read_text())["input"] == [1, 28, 28]
     assert main(["train", "lenet5", "--out", str(run), "--resume", "--input", "1x32x32"]) == 2

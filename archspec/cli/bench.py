@@ -51,43 +51,44 @@ def run(args: argparse.Namespace) -> int:
         check_counts(seconds=0)
     iters = 20 if args.iters is None and args.seconds is None else args.iters
     timing = {"warmup": max(args.warmup, 0), "iters": iters, "seconds": args.seconds, "progress": args.progress}
-    spec, weights = _compare_source(args) if args.compare else (None, None)
-    model = open_cli_model(args, weights, args.fp16)
+    model, spec, weights = _open(args)
     shape = model.sample_shape(parse_input(args.input))
-    results = bench_onnx(model, batches, args.provider, args.threads, sample_shape=shape, **timing)
+    macs = model.macs(shape)
+    results = bench_onnx(model, batches, args.provider, args.threads, sample_shape=shape, macs=macs, **timing)
     if args.compare:
         from archspec.runtime.torch_bench import bench_torch
 
-        results += bench_torch(spec or model.spec, weights, batches, args.provider, args.threads, args.fp16,
+        results += bench_torch(spec, weights, batches, args.provider, args.threads, args.fp16,
                                args.compare == "torch", **timing)
     report = {"model": model.name, "onnxruntime": ort_package(), "provider": args.provider,
-              "threads": args.threads, "input": list(shape), "macs": model.macs(shape),
+              "threads": args.threads, "input": list(shape), "macs": macs,
               "compile_s": model.compile_s, "results": [r.to_dict() for r in results]}
     print(json.dumps(report, indent=2) if args.json else render(report))
     return 0
 
 
-def _compare_source(args: argparse.Namespace) -> tuple[Any, Any]:
-    """The spec and ONE set of weights for both backends: from --weights, from the .onnx file's
-    initializers, or a fresh torch module's (seeded) initialisation."""
-    from pathlib import Path
-
+def _open(args: argparse.Namespace) -> tuple[Any, Any, Any]:
+    """MODEL, loaded once, and for --compare its spec and ONE set of weights for both backends: from
+    --weights, from the .onnx file's initializers, or a fresh torch module's (seeded) initialisation."""
+    if not args.compare:
+        return open_cli_model(args, fp16=args.fp16), None, None
     from archspec import SpecError, load
     from archspec.runtime.errors import RunError
-    from archspec.runtime.load import from_file
+    from archspec.runtime.load import is_onnx_ref
     from archspec.runtime.weights import onnx_weights, read_weights, spec_weights
 
-    if args.model.endswith(".onnx"):  # its spec by the name in its metadata (a built-in)
-        onnx_model = from_file(Path(args.model))
+    if is_onnx_ref(args.model):  # its spec by the name in its metadata (a built-in)
+        model = open_cli_model(args)
         try:
-            spec = load(onnx_model.name)
+            spec = load(model.name)
         except SpecError:
-            raise RunError(f"--compare torch needs the spec of {args.model} ('{onnx_model.name}' is not a "
+            raise RunError(f"--compare torch needs the spec of {args.model} ('{model.name}' is not a "
                            "built-in): pass the spec file as MODEL") from None
         fresh = spec_weights(spec, args.seed)
-        return spec, {**fresh, **onnx_weights(onnx_model.proto, list(fresh))}
+        return model, spec, {**fresh, **onnx_weights(model.proto, list(fresh))}
     spec = load(args.model)
-    return spec, read_weights(args.weights) if args.weights else spec_weights(spec, args.seed)
+    weights = read_weights(args.weights) if args.weights else spec_weights(spec, args.seed)
+    return open_cli_model(args, weights, args.fp16, spec=spec), spec, weights
 
 
 def render(report: dict[str, Any]) -> str:

@@ -56,18 +56,23 @@ def check_counts(**counts: int | None) -> None:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {v}")
 
 
-def open_cli_model(args: argparse.Namespace, weights: dict[str, Any] | None = None, fp16: bool = False) -> Any:
-    """The model MODEL names; a note on stderr when a spec gets random weights."""
+def open_cli_model(args: argparse.Namespace, weights: dict[str, Any] | None = None, fp16: bool = False,
+                   spec: Any = None) -> Any:
+    """The model MODEL names (compiled from `spec`, MODEL already loaded, when given); a note on
+    stderr when a spec gets random weights."""
     from archspec.runtime.errors import RunError
-    from archspec.runtime.load import open_model
+    from archspec.runtime.load import from_spec, is_onnx_ref, open_model
     from archspec.runtime.weights import read_weights
 
-    if args.weights and args.model.endswith(".onnx"):
+    if args.weights and is_onnx_ref(args.model):
         raise RunError(f"--weights is for a spec: {args.model} holds its own weights "
                        "(compile it again with `archspec compile --weights FILE`)")
     if weights is None and args.weights:
         weights = read_weights(args.weights)
-    model = open_model(args.model, fp16=fp16, weights=weights, seed=args.seed)
+    if spec is None:
+        model = open_model(args.model, fp16=fp16, weights=weights, seed=args.seed)
+    else:
+        model = from_spec(spec, fp16=fp16, weights=weights, seed=args.seed)
     if model.spec is not None and not args.weights:
         print(f"note: {model.name} compiled with random weights (seed {args.seed}); give --weights FILE "
               "for trained ones", file=sys.stderr)

@@ -54,8 +54,9 @@ def with_overrides(args: argparse.Namespace, recipe: Recipe) -> Recipe:
     """The recipe with the fields given on the command line."""
     update = {k: getattr(args, k) for k in ("epochs", "batch_size", "seed", "device") if getattr(args, k) is not None}
     if args.data:
-        source = str(Path(args.data).resolve()) if Path(args.data).exists() else args.data  # resumable from anywhere
-        update["data"] = recipe.data.model_copy(update={"train": source, "val": None})
+        from archspec.train.recipe import resolve_data
+
+        update["data"] = recipe.data.model_copy(update={"train": resolve_data(args.data), "val": None})
     return recipe.override(**update) if update else recipe
 
 
@@ -69,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     from archspec import load
     from archspec.cli import UsageError, parse_input
     from archspec.loader import find_spec
+    from archspec.train.distributed import from_env
     from archspec.train.loop import train
     from archspec.train.recipe import load_recipe
     from archspec.train.rundir import resumed
@@ -79,13 +81,13 @@ def run(args: argparse.Namespace) -> int:
     if args.resume:
         if args.recipe or args.input:
             raise UsageError("--resume continues a run with its own recipe and input size; drop --recipe and --input")
-        recipe, shape = resumed(out)
+        recipe, shape, last = resumed(out)  # last.pt, read once
         model = load(args.spec, shape)
     else:
         model = load(args.spec, parse_input(args.input))
-        recipe = load_recipe(args.recipe, model.name)
-    result = train(model, with_overrides(args, recipe), out, resume=args.resume, progress_bar=not args.quiet)
-    if int(os.environ.get("RANK", 0)) == 0:
+        recipe, last = load_recipe(args.recipe, model.name), None
+    result = train(model, with_overrides(args, recipe), out, resume=last or False, progress_bar=not args.quiet)
+    if from_env().main:
         print(f"best val acc {100 * result['best_val_acc']:.2f}% (epoch {result['best_epoch']}); "
               f"wrote {out}/last.pt, best.pt, best.safetensors, metrics.jsonl")
     return 0

@@ -76,8 +76,8 @@ def compare(model: Any, net: Any, x: Any, modes: list[str]) -> list[dict[str, An
         ref = {k: v.numpy() for k, v in net.all_outputs(x).items()}
     arrays, rows = state_arrays(net), []
     for mode in modes:
-        proto = model.to_onnx(weights=arrays, mode=mode)
-        sess = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+        data = model.onnx_bytes(weights=arrays, mode=mode)
+        sess = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
         names = [o.name for o in sess.get_outputs()]
         got = sess.run(names, {sess.get_inputs()[0].name: x.numpy()})
         for name, y in zip(names, got):

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from archspec.onnx_backend.metadata import META_INPUT
+
 
 class CheckFailed(Exception):
     """A compiled file that the checker, shape inference or onnxruntime rejects."""
@@ -17,6 +19,8 @@ def check_file(path: str | Path, batch: int = 1) -> list[str]:
     """Check `path`; returns a line per check, raises CheckFailed naming the failing one."""
     import onnx
     import onnxruntime as ort
+
+    from archspec.runtime.ort_bench import random_input
 
     path, lines = str(path), []
     try:
@@ -33,7 +37,8 @@ def check_file(path: str | Path, batch: int = 1) -> list[str]:
     meta = {p.key: p.value for p in model.metadata_props}
     try:
         sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-        feed = {i.name: _random(i, batch, meta) for i in sess.get_inputs()}
+        feed = {i.name: random_input(_shape(i, batch, meta), np.float16 if "float16" in i.type else np.float32)
+                for i in sess.get_inputs()}
         start = time.perf_counter()
         outs = sess.run(None, feed)
         ms = (time.perf_counter() - start) * 1e3
@@ -47,10 +52,8 @@ def check_file(path: str | Path, batch: int = 1) -> list[str]:
     return lines
 
 
-def _random(arg: object, batch: int, meta: dict[str, str]) -> np.ndarray:
-    """A random input: symbolic N is `batch`; symbolic H, W take the spec's size."""
-    spec_shape = json.loads(meta.get("input", "{}")).get("shape", [])
-    dims = [d if isinstance(d, int) else batch if i == 0 else spec_shape[i - 1]
-            for i, d in enumerate(arg.shape)]  # type: ignore[attr-defined]
-    dtype = np.float16 if "float16" in arg.type else np.float32  # type: ignore[attr-defined]
-    return np.random.default_rng(0).standard_normal(dims).astype(dtype)
+def _shape(arg: object, batch: int, meta: dict[str, str]) -> tuple[int, ...]:
+    """The shape of a random input: symbolic N is `batch`; symbolic H, W take the spec's size."""
+    spec_shape = json.loads(meta.get(META_INPUT, "{}")).get("shape", [])
+    return tuple(d if isinstance(d, int) else batch if i == 0 else spec_shape[i - 1]
+                 for i, d in enumerate(arg.shape))  # type: ignore[attr-defined]

@@ -12,10 +12,11 @@ import numpy as np
 from archspec.errors import SpecError
 from archspec.expand import expand
 from archspec.ir import Graph
-from archspec.onnx_backend import passes
+from archspec.onnx_backend import passes, proto
 from archspec.onnx_backend.emit import Compiled, CompileError, Dims, emit
 from archspec.onnx_backend.metadata import metadata
-from archspec.onnx_backend.passes.drop_train_only import eval_outputs, live_nodes
+from archspec.onnx_backend.passes import drop_train_only
+from archspec.onnx_backend.passes.drop_train_only import live_nodes
 from archspec.onnx_backend.save import EXTERNAL_DATA_THRESHOLD, save_model
 from archspec.weights import check_weights, init_weights, load_weights
 
@@ -40,8 +41,8 @@ class Options:
     fold_bn: bool = True
 
     def check(self) -> None:
-        newest = DEFAULT_OPSET  # every onnx archspec supports knows it; a newer opset asks onnx
-        if self.opset > DEFAULT_OPSET:
+        newest = max(proto.IR_VERSION)  # the newest opset archspec knows; a newer one asks onnx
+        if self.opset > newest:
             from onnx import defs
 
             newest = defs.onnx_opset_version()
@@ -71,17 +72,20 @@ def compile_model(model: Model, *, weights: Weights = None, seed: int = 0, **opt
     opts = Options(**options)  # type: ignore[arg-type]
     opts.check()
     graph = model.graph
-    outputs = eval_outputs(graph) if opts.mode == "deploy" else graph.outputs
-    live = live_nodes(graph, outputs)
+    if opts.mode == "deploy":  # the eval outputs' graph first: its nodes alone get (and need) weights
+        graph, _ = passes.apply(drop_train_only, graph, {})
+        live = list(graph.nodes.values())
+    else:
+        live = live_nodes(graph, graph.outputs)
     if weights is None:
         arrays, desc = init_weights(graph, seed, live), f"seed {seed}"
     elif isinstance(weights, dict):
         arrays, desc = weights, "given"
     else:
         arrays, desc = load_weights(weights), Path(weights).name
-    arrays = check_weights(graph, arrays, live)
+    arrays = check_weights(model.graph, arrays, live)
     if opts.mode == "deploy":
-        graph, arrays = passes.deploy(graph, arrays, opts.fold_bn)
+        graph, arrays = passes.deploy(graph, arrays, opts.fold_bn, train_only_dropped=True)
     dims = _free_hw_dims(model, graph) if opts.dynamic_hw else _io_dims(graph)
     return emit(graph, arrays, opset=opts.opset, batch=opts.batch or "N", fp16=opts.fp16, io_dims=dims,
                 metadata=metadata(model, graph, opts.mode, desc), doc=model.spec.description)

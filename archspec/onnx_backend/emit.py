@@ -13,6 +13,7 @@ import numpy as np
 from archspec.ir import Graph
 from archspec.onnx_backend import proto
 from archspec.onnx_backend.builder import Builder
+from archspec.onnx_backend.metadata import META_VERSION
 from archspec.onnx_backend.proto import bytes_field, int_field, key, str_field, varint
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ def emit(graph: Graph, weights: dict[str, np.ndarray], *, opset: int, batch: int
         a = _cast(a, fp16)
         tensors[name] = (proto.tensor_head(name, a), a)
     model_head = (int_field(1, proto.ir_version(opset)) + str_field(2, "archspec")
-                  + str_field(3, metadata.get("archspec_version", "")) + str_field(6, doc))
+                  + str_field(3, metadata.get(META_VERSION, "")) + str_field(6, doc))
     graph_head = b"".join(bytes_field(1, n) for n in b.nodes) + str_field(2, graph.name)
     graph_tail = io_field(11, graph.input, graph.input) + b"".join(io_field(12, o.name, o.node) for o in graph.outputs)
     model_tail = bytes_field(8, str_field(1, "") + int_field(2, opset)) + b"".join(

@@ -14,6 +14,12 @@ if TYPE_CHECKING:
     from archspec.model import Model
 
 
+# The metadata_props keys; every value is JSON but those of META_VERSION, META_SPEC, META_HASH,
+# META_MODE and META_WEIGHTS (plain strings).
+META_VERSION, META_SPEC, META_HASH, META_MODE, META_WEIGHTS = "archspec_version", "spec", "spec_hash", "mode", "weights"
+META_INPUT, META_PREPROCESS, META_LABELS, META_SOURCES = "input", "preprocess", "labels", "sources"
+
+
 def _json(v: Any) -> str:
     return json.dumps(v, sort_keys=True, separators=(",", ":"))
 
@@ -33,13 +39,13 @@ def metadata(model: Model, graph: Graph, mode: str, weights: str) -> dict[str, s
 
     spec, spec_dir = model.spec, str(model.source.path.parent)
     return {
-        "archspec_version": __version__,
-        "spec": model.name,
-        "spec_hash": model.spec_hash,
-        "mode": mode,
-        "weights": weights,
-        "input": _json({"name": graph.input, "shape": list(model.input_shape)}),
-        "preprocess": _json(spec.preprocess.model_dump(mode="json") if spec.preprocess else None),
-        "labels": _json(spec.labels),
-        "sources": _json({n.name: source_label(n.pos, spec_dir) for n in graph.nodes.values() if n.pos}),
+        META_VERSION: __version__,
+        META_SPEC: model.name,
+        META_HASH: model.spec_hash,
+        META_MODE: mode,
+        META_WEIGHTS: weights,
+        META_INPUT: _json({"name": graph.input, "shape": list(model.input_shape)}),
+        META_PREPROCESS: _json(spec.preprocess.model_dump(mode="json") if spec.preprocess else None),
+        META_LABELS: _json(spec.labels),
+        META_SOURCES: _json({n.name: source_label(n.pos, spec_dir) for n in graph.nodes.values() if n.pos}),
     }

@@ -23,7 +23,7 @@ def save_model(model: Compiled, path: str | Path, external_threshold: int = EXTE
     path = Path(path)
     if model.nbytes <= external_threshold:
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
-            _stream(model, f, {})
+            model.write(f)
         return path
     data = path.with_name(path.name + ".data")
     # the data file is renamed first, so the model never points at a missing file
@@ -31,12 +31,8 @@ def save_model(model: Compiled, path: str | Path, external_threshold: int = EXTE
         with open(tmp_data, "wb") as f:
             moved = _externalise(model, f, data.name)
         with open(tmp_model, "wb") as f:
-            _stream(model, f, moved)
+            model.write(f, moved)
     return path
-
-
-def _stream(model: Compiled, f: BinaryIO, moved: dict[str, bytes]) -> None:
-    model.write(f, moved)
 
 
 def _externalise(model: Compiled, f: BinaryIO, location: str) -> dict[str, bytes]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,22 +24,35 @@ if TYPE_CHECKING:
 
     from archspec.model import Model
 
-# Metadata keys written by the ONNX compiler, each value JSON but the name; read here only.
-META_SPEC, META_PREPROCESS, META_LABELS = "spec", "preprocess", "labels"
-
 
 @dataclass
 class OnnxModel:
-    proto: onnx.ModelProto
+    """Made from a ModelProto (a file) or its encoding (a spec compiled in memory); the other one
+    is derived when first asked for."""
+
     name: str
     preprocess: Preprocess
     labels: list[str] | None
     spec: Model | None = None  # the spec it was compiled from, when MODEL was a spec
     compile_s: float = 0.0
+    encoded: bytes | None = field(default=None, repr=False)
+    parsed: onnx.ModelProto | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.encoded is None and self.parsed is None:
+            raise ValueError("OnnxModel needs its ModelProto or its encoding")
 
     @cached_property
     def data(self) -> bytes:
-        return self.proto.SerializeToString()
+        return self.encoded if self.encoded is not None else self.parsed.SerializeToString()  # type: ignore[union-attr]
+
+    @cached_property
+    def proto(self) -> onnx.ModelProto:
+        if self.parsed is not None:
+            return self.parsed
+        import onnx
+
+        return onnx.load_from_string(self.encoded)
 
     @cached_property
     def _input(self) -> Any:
@@ -100,23 +113,30 @@ def format_dims(dims: tuple[int | None, ...]) -> str:
 
 
 def compile_spec(model: Model, *, fp16: bool = False, weights: dict[str, np.ndarray] | None = None,
-                 seed: int = 0) -> onnx.ModelProto:
-    """The runtime's one way from a spec to ONNX: the deploy graph (BN folded), symbolic batch."""
+                 seed: int = 0) -> bytes:
+    """The runtime's one way from a spec to ONNX: the deploy graph (BN folded), symbolic batch,
+    as the encoded ModelProto (onnxruntime takes it as it is)."""
     from archspec.onnx_backend import CompileError
     from archspec.weights import WeightsError
 
     try:
-        return model.to_onnx(mode="deploy", fp16=fp16, weights=weights, seed=seed)
+        return model.onnx_bytes(mode="deploy", fp16=fp16, weights=weights, seed=seed)
     except (CompileError, WeightsError) as e:
         raise RunError(f"{model.name}: {e}") from None
+
+
+def is_onnx_ref(ref: str | Path) -> bool:
+    """Whether MODEL names an ONNX file (an .onnx path, or an existing file that is no YAML spec)
+    rather than a spec (a spec file or a built-in name)."""
+    path = Path(ref)
+    return path.suffix == ".onnx" or (path.is_file() and path.suffix not in (".yaml", ".yml"))
 
 
 def open_model(ref: str | Path, *, fp16: bool = False, weights: dict[str, np.ndarray] | None = None,
                seed: int = 0) -> OnnxModel:
     """An .onnx file as it is, or a spec compiled in memory (SpecError when it is neither)."""
-    path = Path(ref)
-    if path.suffix == ".onnx" or (path.is_file() and path.suffix not in (".yaml", ".yml")):
-        return from_file(path)
+    if is_onnx_ref(ref):
+        return from_file(Path(ref))
     from archspec import load
 
     return from_spec(load(ref), fp16=fp16, weights=weights, seed=seed)
@@ -125,13 +145,15 @@ def open_model(ref: str | Path, *, fp16: bool = False, weights: dict[str, np.nda
 def from_spec(model: Model, *, fp16: bool = False, weights: dict[str, np.ndarray] | None = None,
               seed: int = 0) -> OnnxModel:
     t0 = time.perf_counter()
-    proto = compile_spec(model, fp16=fp16, weights=weights, seed=seed)
-    return OnnxModel(proto, model.name, model.spec.preprocess or Preprocess(), model.spec.labels,
-                     spec=model, compile_s=time.perf_counter() - t0)
+    data = compile_spec(model, fp16=fp16, weights=weights, seed=seed)
+    return OnnxModel(model.name, model.spec.preprocess or Preprocess(), model.spec.labels,
+                     spec=model, compile_s=time.perf_counter() - t0, encoded=data)
 
 
 def from_file(path: Path) -> OnnxModel:
     import onnx
+
+    from archspec.onnx_backend.metadata import META_LABELS, META_PREPROCESS, META_SPEC  # imports the compiler
 
     if not path.is_file():
         raise InputError(f"{path}: no such file")
@@ -146,4 +168,4 @@ def from_file(path: Path) -> OnnxModel:
         labels = json.loads(meta.get(META_LABELS, "null"))
     except ValueError as e:
         raise InputError(f"{path}: bad archspec metadata: {e}") from None
-    return OnnxModel(proto, meta.get(META_SPEC) or path.stem, pre, labels)
+    return OnnxModel(meta.get(META_SPEC) or path.stem, pre, labels, parsed=proto)

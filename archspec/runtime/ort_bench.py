@@ -45,10 +45,12 @@ def bound_call(session: Any, model: OnnxModel, x: np.ndarray, device: str) -> Ca
 
 def bench_onnx(model: OnnxModel, batches: list[int], provider: str = "cpu", threads: int | None = None,
                warmup: int = 5, iters: int | None = 20, seconds: float | None = None,
-               progress: bool | None = None, sample_shape: tuple[int, ...] | None = None) -> list[BenchResult]:
-    """Session load time and latencies of `model` at each batch size."""
-    shape = model.sample_shape(sample_shape)
-    macs, fixed = model.macs(shape), model.input_dims[0]
+               progress: bool | None = None, sample_shape: tuple[int, ...] | None = None,
+               macs: int | None = None) -> list[BenchResult]:
+    """Session load time and latencies of `model` at each batch size. `sample_shape` and `macs`:
+    the caller's `model.sample_shape(...)` and `model.macs(shape)`, computed here when not given."""
+    shape = model.sample_shape() if sample_shape is None else sample_shape
+    macs, fixed = model.macs(shape) if macs is None else macs, model.input_dims[0]
     results = []
     for b in batches:
         if fixed is not None and b != fixed:

@@ -17,13 +17,15 @@ if TYPE_CHECKING:
 
 
 def torch_module(model: Model, weights: Weights, device: str = "cpu", fp16: bool = False) -> torch.nn.Module:
-    """The spec's torch module in eval mode holding `weights` (all of them: strict)."""
+    """The spec's torch module in eval mode holding `weights` (all of them: an unexpected or
+    mis-shaped key is a WeightsError naming it; keys `weights` lacks, such as a train-only head's,
+    keep their initial values)."""
     import torch
 
+    from archspec.torch_backend import load_state
+
     module = model.to_torch(seed=0)
-    state = module.state_dict()
-    state.update({k: torch.from_numpy(v.copy()) for k, v in weights.items()})
-    module.load_state_dict(state, strict=True)
+    load_state(module, {**module.state_dict(), **{k: torch.from_numpy(v.copy()) for k, v in weights.items()}})
     module = module.eval().to(device)
     return module.half() if fp16 else module
 

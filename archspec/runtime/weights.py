@@ -23,8 +23,9 @@ Weights = dict[str, np.ndarray]
 
 def spec_weights(model: Model, seed: int = 0) -> Weights:
     """A fresh torch module's weights and buffers (PyTorch's default initialisation from `seed`)."""
-    module = model.to_torch(seed=seed)
-    return {k: v.detach().cpu().numpy() for k, v in module.state_dict().items()}
+    from archspec.torch_backend import state_arrays
+
+    return state_arrays(model.to_torch(seed=seed))
 
 
 def read_weights(path: str | Path) -> Weights:

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from archspec.torch_backend.references import REFERENCES, Reference
-from archspec.weights import IGNORED_SUFFIXES, TORCH_SUFFIXES, WeightsError, load_weights, save_weights
+from archspec.weights import TORCH_SUFFIXES, WeightsError, check_fit, load_weights, save_weights
 
 StateLike = Mapping[str, Any] | str | Path
 
@@ -26,16 +26,25 @@ def state_arrays(module: nn.Module) -> dict[str, np.ndarray]:
             for k, v in module.state_dict().items()}
 
 
-def save_state(module: nn.Module, path: str | Path) -> Path:
-    """Write the state_dict atomically: .safetensors or .npz (readable without torch), or .pt/.pth."""
+def save_state(module: nn.Module, path: str | Path, metadata: dict[str, str] | None = None) -> Path:
+    """Write the state_dict atomically: .safetensors or .npz (readable without torch), or .pt/.pth.
+    `metadata` (text) goes into a .safetensors header."""
     path = Path(path)
     if path.suffix in TORCH_SUFFIXES:
-        from archspec.io import atomic_path
+        if metadata:
+            raise WeightsError(f"'{path}': only .safetensors files hold metadata")
+        return save_torch(path, {k: v.detach().cpu() for k, v in module.state_dict().items()})
+    return save_weights(path, state_arrays(module), metadata)
 
-        with atomic_path(path) as tmp:
-            torch.save({k: v.detach().cpu() for k, v in module.state_dict().items()}, tmp)
-        return path
-    return save_weights(path, state_arrays(module))
+
+def save_torch(path: str | Path, obj: Any) -> Path:
+    """torch.save `obj` atomically (archspec.io.atomic_path)."""
+    from archspec.io import atomic_path
+
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
+    return path
 
 
 def load_state(module: nn.Module, source: StateLike) -> nn.Module:
@@ -45,22 +54,11 @@ def load_state(module: nn.Module, source: StateLike) -> nn.Module:
     or mis-shaped key is named in one WeightsError."""
     state = load_weights(source) if isinstance(source, str | Path) else source
     own = module.state_dict()
-    problems = _mismatches(own, state)
-    if problems:
-        shown = problems[:20] + ([f"... and {len(problems) - 20} more"] if len(problems) > 20 else [])
-        raise WeightsError("weights do not fit the module:\n  " + "\n  ".join(shown))
-    tensors = {k: torch.as_tensor(np.asarray(v)) if not isinstance(v, torch.Tensor) else v for k, v in state.items()}
+    check_fit({k: tuple(v.shape) for k, v in own.items()}, state, own, "the module")
+    tensors = {k: torch.as_tensor(np.asarray(v)) if not isinstance(v, torch.Tensor) else v
+               for k, v in state.items() if k in own}  # (a stray BN counter is bookkeeping, not a weight)
     module.load_state_dict({**own, **tensors})
     return module
-
-
-def _mismatches(own: Mapping[str, torch.Tensor], state: Mapping[str, Any]) -> list[str]:
-    out = [f"missing '{k}' {list(v.shape)}" for k, v in own.items()
-           if k not in state and not k.endswith(IGNORED_SUFFIXES)]
-    out += [f"'{k}' has shape {list(np.shape(state[k]))}, expected {list(v.shape)}"
-            for k, v in own.items() if k in state and tuple(np.shape(state[k])) != tuple(v.shape)]
-    out += [f"unexpected '{k}'" for k in state if k not in own]
-    return out
 
 
 def reference(spec: str) -> Reference:

@@ -1,15 +1,13 @@
 """Checkpoints that survive a crash and run no code when loaded.
 
-Written atomically: torch.save to a temporary file beside the target, fsync, rename, fsync of
-the folder; a kill at any moment leaves the previous file whole. Loaded with
+Written atomically (archspec.io.atomic_path): torch.save to a temporary file beside the target,
+fsync, rename, fsync of the folder; a kill at any moment leaves the previous file whole. Loaded with
 torch.load(weights_only=True): only tensors and plain containers, so a file holding pickled
 code or objects is refused instead of executed.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import pickle
 import random
 import zipfile
@@ -20,37 +18,14 @@ import numpy as np
 import torch
 
 from archspec.errors import Diagnostic, SpecError
-from archspec.io import atomic_path
+from archspec.torch_backend.weights import save_torch
 
 FORMAT = "archspec-checkpoint"
 VERSION = 1
 
 
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):  # not every filesystem lets a folder be fsynced
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def save(path: str | Path, payload: dict[str, Any]) -> None:
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
-    _fsync_dir(path.parent)
-
-
-def save_safetensors(path: str | Path, state: dict[str, torch.Tensor], metadata: dict[str, str]) -> None:
-    """Weights alone, readable without torch (archspec compile --weights)."""
-    from safetensors.torch import save_file
-
-    path = Path(path)
-    tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
-    with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata=metadata)
-    _fsync_dir(path.parent)
+    save_torch(path, payload)
 
 
 def load(path: str | Path) -> dict[str, Any]:
@@ -82,13 +57,6 @@ def load_run(path: str | Path) -> dict[str, Any]:
         raise SpecError(Diagnostic(f"{path}: checkpoint version {data.get('version')} (this archspec "
                                    f"reads {VERSION})"))
     return data
-
-
-def clean_temporaries(folder: Path) -> None:
-    """Remove what a killed save left behind (never a finished file)."""
-    for tmp in folder.glob(".*.tmp"):
-        with contextlib.suppress(OSError):
-            tmp.unlink()
 
 
 # ---- random number generators -------------------------------------------------------------

@@ -1,16 +1,17 @@
 """Datasets for training: the built-in digits, .npz arrays and ImageFolder directories.
 
-Every source yields float images [C, H, W] in [0, 1] at the spec's input size, and integer
-labels. Augmentation is seeded per sample from (seed, epoch, index), so the data a step sees
+Every source yields float images [C, H, W] at the spec's input size (pixels times the spec's
+preprocess.scale, 1/255 by default; image folders read as `archspec run` reads images), and
+integer labels. Augmentation is seeded per sample from (seed, epoch, index), so the data a step sees
 depends neither on the number of processes or loader workers nor on where a run was resumed.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -18,12 +19,9 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from archspec.model import Model
-from archspec.train.net import num_classes
+from archspec.spec import Preprocess
 from archspec.train.recipe import Recipe
 from archspec.train.transforms import augmentation, check_augment, mean_std
-
-if TYPE_CHECKING:
-    from PIL.Image import Image as PILImage
 
 
 class Images:
@@ -54,33 +52,44 @@ class TensorImages(Images):
 
 
 class FolderImages(Images):
-    """An ImageFolder directory, read lazily: converted to the spec's channels, resized on the
-    shorter side (to the spec's preprocess.resize, else the input size), centre-cropped."""
+    """An ImageFolder directory, read lazily, each image as `archspec run` reads it for the spec
+    (archspec.runtime.preprocess.load_image: channels, resize of the shorter side, centre crop,
+    resize to the input size, bgr order, times scale), without mean and std: Samples applies the
+    normalisation."""
 
-    def __init__(self, root: Path, shape: tuple[int, ...], resize: int | None):
+    def __init__(self, root: Path, shape: tuple[int, ...], pre: Preprocess | None):
         from torchvision.datasets import ImageFolder
 
-        self.name, self.channels = str(root), shape[0]
-        self.folder = ImageFolder(str(root), loader=self._open)
+        self.name, self.channels, self.shape = str(root), shape[0], shape
+        self.pre = folder_preprocess(pre, shape[0])
+        self.folder = ImageFolder(str(root), loader=str)  # paths only: load_image opens them
         self.classes = list(self.folder.classes)
-        self.size, self.resize = shape[1:], resize or min(shape[1:])
-
-    def _open(self, path: str) -> PILImage:
-        from PIL import Image
-
-        with Image.open(path) as im:
-            return im.convert("L" if self.channels == 1 else "RGB")
 
     def __len__(self) -> int:
         return len(self.folder)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        from torchvision.transforms.v2 import functional as TF
+        from archspec.runtime.preprocess import load_image
 
-        im, label = self.folder[i]
-        x = TF.to_dtype(TF.to_image(im), torch.float32, scale=True)
-        x = TF.center_crop(TF.resize(x, self.resize, antialias=True), list(self.size))
-        return x, label
+        path, label = self.folder.samples[i]
+        return torch.from_numpy(load_image(Path(path), self.pre, self.shape)), label
+
+
+def folder_preprocess(pre: Preprocess | None, channels: int) -> Preprocess:
+    """The spec's preprocess for reading images (the default one without), minus mean and std; a
+    1-channel spec reads grey images, a 3-channel spec colour ones."""
+    pre = pre or Preprocess()
+    update: dict[str, object] = {"mean": None, "std": None}
+    if (pre.channels == "gray") != (channels == 1):
+        update["channels"] = "gray" if channels == 1 else "rgb"
+    return pre.model_copy(update=update)
+
+
+def num_classes(model: Model) -> int:
+    """Classes of the main output: the number of values it holds per sample (math.prod of its
+    shape; K for [K] logits)."""
+    shape = model.graph.nodes[model.graph.outputs[0].node].shape
+    return math.prod(shape)
 
 
 def fit_size(x: torch.Tensor, size: tuple[int, ...]) -> torch.Tensor:
@@ -137,7 +146,7 @@ def open_source(source: str, model: Model, recipe: Recipe, key: str) -> Images:
         if shape[0] not in (1, 3):
             raise recipe.error(f"image folders give 1 or 3 channels; spec '{model.name}' takes {shape[0]}",
                                "data", key)
-        return FolderImages(path, shape, pre.resize if pre else None)
+        return FolderImages(path, shape, pre)
     raise recipe.error(f"no dataset at '{source}'", "data", key,
                        hint="give 'digits', an ImageFolder directory or an .npz file with x and y")
 
@@ -257,9 +266,9 @@ def load_data(model: Model, recipe: Recipe, world: int = 1) -> TrainData:
     train_src = open_source(d.train, model, recipe, "train")
     check_matches(train_src, model, recipe, "train")
     if d.val is None and isinstance(train_src, FolderImages) and (Path(train_src.name) / "train").is_dir():
-        train_src = FolderImages(Path(train_src.name) / "train", model.input_shape, train_src.resize)
-        val_src: Images | None = FolderImages(Path(train_src.name).parent / "val", model.input_shape,
-                                              train_src.resize)
+        pre = model.spec.preprocess
+        train_src = FolderImages(Path(train_src.name) / "train", model.input_shape, pre)
+        val_src: Images | None = FolderImages(Path(train_src.name).parent / "val", model.input_shape, pre)
     else:
         val_src = open_source(d.val, model, recipe, "val") if d.val else None
     if val_src is None:

@@ -26,18 +26,28 @@ import torch.nn.functional as F
 from torch import nn
 
 from archspec.errors import Diagnostic, SpecError
+from archspec.io import clean_temporaries
 from archspec.model import Model
+from archspec.torch_backend import save_state
 from archspec.train import checkpoint as ckpt
 from archspec.train import distributed as D
 from archspec.train import rundir
 from archspec.train.data import TrainData, load_data
-from archspec.train.net import aux_outputs, build_model, main_output, split_outputs
 from archspec.train.optim import lr_at, make_optimizer, set_lr
 from archspec.train.plot import METRICS
 from archspec.train.recipe import Recipe
 
 AUX_WEIGHT = 0.3  # GoogLeNet's weight of an auxiliary classifier's loss
 Log = Callable[[str], None]
+
+
+def split_outputs(out: torch.Tensor | dict[str, torch.Tensor], main: str
+                  ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """(main logits, {aux name: logits}) from a forward pass in either mode (in training mode a
+    spec with train-only outputs returns {main: logits, aux1: ..., ...})."""
+    if isinstance(out, dict):
+        return out[main], {k: v for k, v in out.items() if k != main}
+    return out, {}
 
 
 @dataclass
@@ -94,8 +104,8 @@ class Trainer:
             os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
             torch.use_deterministic_algorithms(True)
             torch.backends.cudnn.benchmark = False
-        self.net = build_model(model, recipe.seed).to(self.device)
-        self.main, self.aux = main_output(model), aux_outputs(model)
+        self.net = model.to_torch(seed=recipe.seed).to(self.device)  # PyTorch's default init per op
+        self.main, self.aux = self.net.output_names[0], self.net.train_only_outputs
         unknown = sorted(set(recipe.loss_weights) - set(self.aux))
         if unknown:
             raise recipe.error(f"loss_weights names {', '.join(unknown)}, not train-only outputs of "
@@ -137,7 +147,7 @@ class Trainer:
             ckpt.save(self.out / "best.pt", data)
             meta = {"spec": self.model.name, "spec_hash": self.model.spec_hash,
                     "epoch": str(self.progress.epoch), "val_acc": f"{self.progress.best_acc:.6f}"}
-            ckpt.save_safetensors(self.out / "best.safetensors", self.net.state_dict(), meta)
+            save_state(self.net, self.out / "best.safetensors", meta)  # readable without torch
 
     def restore(self, data: dict[str, Any]) -> None:
         if data["spec"]["hash"] != self.model.spec_hash:
@@ -167,9 +177,14 @@ class Trainer:
             loss = loss + self.recipe.loss_weights.get(name, AUX_WEIGHT) * F.cross_entropy(a, y, label_smoothing=ls)
         return loss, logits
 
+    def lr(self) -> float:
+        """The learning rate at the current global step."""
+        r = self.recipe
+        return lr_at(r.schedule, r.optimizer.lr, self.progress.global_step / self.data.steps_per_epoch, r.epochs)
+
     def step(self, x: torch.Tensor, y: torch.Tensor) -> None:
-        r, p = self.recipe, self.progress
-        set_lr(self.opt, lr_at(r.schedule, r.optimizer.lr, p.global_step / self.data.steps_per_epoch, r.epochs))
+        p = self.progress
+        set_lr(self.opt, self.lr())
         with self.autocast():
             loss, logits = self.loss(self.ddp(x), y)
         self.opt.zero_grad(set_to_none=True)
@@ -222,7 +237,7 @@ class Trainer:
         if best:
             p.best_acc, p.best_epoch = val_acc, p.epoch
         row = {"epoch": p.epoch, "step": p.global_step,
-               "lr": lr_at(r.schedule, r.optimizer.lr, p.global_step / self.data.steps_per_epoch, r.epochs),
+               "lr": self.lr(),
                "train_loss": loss / n, "train_acc": correct / n, "val_loss": val_loss, "val_acc": val_acc,
                "images_per_s": n / max(secs, 1e-9), "seconds": secs}
         self.tally, p.seconds = Tally(), 0.0
@@ -250,28 +265,30 @@ class Trainer:
                 "epochs": rows, "run_dir": str(self.out)}
 
 
-def train(model: Model, recipe: Recipe, out: str | Path, resume: bool = False, log: Log | None = print,
-          progress_bar: bool = True) -> dict[str, Any]:
+def train(model: Model, recipe: Recipe, out: str | Path, resume: bool | dict[str, Any] = False,
+          log: Log | None = print, progress_bar: bool = True) -> dict[str, Any]:
     """Train `model` by `recipe` into the run folder `out`; returns the best and per-epoch metrics.
+
+    `resume`: continue from the folder's last.pt, or from that checkpoint already loaded (its dict,
+    from rundir.resumed).
 
     Under torchrun every process calls this; rank 0 alone writes files and logs.
     """
     out, world = Path(out), D.from_env()
-    rundir.check_folder(out, resume)  # on every process: all of them fail alike
+    rundir.check_folder(out, bool(resume))  # on every process: all of them fail alike
     device = pick_device(recipe.device, world)
     try:
         D.init(world, device)
         trainer = Trainer(model, recipe, out, world, device, log)
         if resume:
-            data = ckpt.load_run(out / "last.pt")
-            trainer.restore(data)
+            trainer.restore(resume if isinstance(resume, dict) else ckpt.load_run(out / "last.pt"))
             p = trainer.progress
             trainer.log(f"resumed {out} at epoch {p.epoch + 1}, step {p.step} (global step {p.global_step})")
         elif world.main:
             rundir.start_folder(out, model, recipe, world)
         D.barrier()
         if world.main:
-            ckpt.clean_temporaries(out)
+            clean_temporaries(out)
             rundir.keep_metrics(out, trainer.progress.epoch)
         return trainer.fit(progress_bar and sys.stderr.isatty())
     finally:

@@ -199,12 +199,21 @@ class Recipe(Strict):
 
     def resolve(self, source: str) -> str:
         """A data path as given (relative to the working folder), else relative to the recipe file."""
-        if source == "digits" or self._path is None:
+        if self._path is None:
             return source
-        if Path(source).exists():
-            return str(Path(source).resolve())
-        near = self._path.parent / source
-        return str(near.resolve()) if near.exists() else source
+        return resolve_data(source, self._path.parent)
+
+
+def resolve_data(source: str, folder: Path | None = None) -> str:
+    """A data source with an absolute path, so that a saved run finds it from anywhere: the path as
+    given (relative to the working folder), else relative to `folder`; 'digits' and paths found
+    nowhere stay as given."""
+    if source == "digits":
+        return source
+    if Path(source).exists():
+        return str(Path(source).resolve())
+    near = folder / source if folder is not None else None
+    return str(near.resolve()) if near is not None and near.exists() else source
 
 
 def builtin_recipes() -> list[str]:

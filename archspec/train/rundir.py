@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -44,7 +45,8 @@ def keep_metrics(out: Path, epochs: int) -> None:
         write_atomic(path, "".join(ln + "\n" for ln in kept).encode())
 
 
-def resumed(out: Path) -> tuple[Recipe, tuple[int, ...]]:
-    """The recipe and input shape a run folder was trained with."""
+def resumed(out: Path) -> tuple[Recipe, tuple[int, ...], dict[str, Any]]:
+    """The recipe and input shape a run folder was trained with, and its last.pt (loaded once: pass
+    it to loop.train as `resume`)."""
     data = ckpt.load_run(out / "last.pt")
-    return recipe_from_dict(data["recipe"]), tuple(data["spec"]["input"])
+    return recipe_from_dict(data["recipe"]), tuple(data["spec"]["input"]), data

@@ -3,17 +3,27 @@
 
 from __future__ import annotations
 
+from types import ModuleType
+
 import numpy as np
 
 from archspec.ir import Graph
 from archspec.onnx_backend.passes import drop_train_only, fold_bn, remove_dropout
 
 
-def deploy(graph: Graph, weights: dict[str, np.ndarray], fold: bool = True) -> tuple[Graph, dict[str, np.ndarray]]:
-    """Train-only outputs dropped, dropout removed, BN folded into convs (when `fold`)."""
-    for p in (drop_train_only, remove_dropout, *((fold_bn,) if fold else ())):
-        graph, weights, _ = p.run(graph, weights)
-        problems = graph.lint()
-        if problems:  # a pass bug, not a user error
-            raise AssertionError(f"{p.__name__}: IR lint failed: " + "; ".join(problems))
+def deploy(graph: Graph, weights: dict[str, np.ndarray], fold: bool = True,
+           train_only_dropped: bool = False) -> tuple[Graph, dict[str, np.ndarray]]:
+    """Train-only outputs dropped (unless `train_only_dropped`: done already), dropout removed,
+    BN folded into convs (when `fold`)."""
+    for p in (*(() if train_only_dropped else (drop_train_only,)), remove_dropout, *((fold_bn,) if fold else ())):
+        graph, weights = apply(p, graph, weights)
+    return graph, weights
+
+
+def apply(p: ModuleType, graph: Graph, weights: dict[str, np.ndarray]) -> tuple[Graph, dict[str, np.ndarray]]:
+    """Run the pass `p`, then lint its graph."""
+    graph, weights, _ = p.run(graph, weights)
+    problems = graph.lint()
+    if problems:  # a pass bug, not a user error
+        raise AssertionError(f"{p.__name__}: IR lint failed: " + "; ".join(problems))
     return graph, weights
