@@ -5,8 +5,12 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
+
+SYNC_EVERY = 16 << 20  # bytes written between two background flushes of SyncBehind
 
 
 @contextlib.contextmanager
@@ -55,3 +59,37 @@ def clean_temporaries(folder: str | Path) -> None:
 def write_atomic(path: str | Path, data: bytes) -> None:
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
+
+
+class SyncBehind:
+    """Writes to `f`, and every SYNC_EVERY bytes starts flushing what is written to disk on a
+    background thread (one at a time), so the disk works while the writer still computes and the
+    fsync that ends an atomic write finds little left to do. Use it as a context manager: leaving
+    it waits for the flush in flight, before `f` may be closed."""
+
+    def __init__(self, f: BinaryIO, every: int = SYNC_EVERY) -> None:
+        self.f, self.every, self.unsynced = f, every, 0
+        self._flush: threading.Thread | None = None
+
+    def write(self, data: bytes | memoryview) -> int:
+        n = self.f.write(data)
+        self.unsynced += n
+        if self.unsynced >= self.every and (self._flush is None or not self._flush.is_alive()):
+            self.f.flush()
+            self._flush = threading.Thread(target=os.fdatasync, args=(self.f.fileno(),), daemon=True)
+            self._flush.start()
+            self.unsynced = 0
+        return n
+
+    def tell(self) -> int:
+        return self.f.tell()
+
+    def seek(self, offset: int) -> int:
+        return self.f.seek(offset)
+
+    def __enter__(self) -> SyncBehind:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._flush is not None:
+            self._flush.join()

@@ -1,22 +1,94 @@
-"""Work over independent items on a thread pool: numpy's random fills and elementwise kernels
-release the GIL, so on large arrays this uses every core."""
+"""Work on a thread pool shared by the process: numpy's random fills and elementwise kernels release
+the GIL, so large arrays are computed on every core.
+
+`Deferred` is an array still being computed there. Its shape and dtype are known at once, so a
+compile can lay out and start writing a model while its weights are being drawn.
+"""
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import numpy as np
 
 T = TypeVar("T")
 R = TypeVar("R")
+_pool: ThreadPoolExecutor | None = None
+
+
+def pool() -> ThreadPoolExecutor:
+    """The process's worker threads, one per core, started on first use."""
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="archspec")
+    return _pool
 
 
 def pmap(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
-    """[fn(x) for x in items], in order, computed on up to os.cpu_count() threads."""
+    """[fn(x) for x in items], in order, computed on the pool."""
     items = list(items)
-    workers = min(len(items), os.cpu_count() or 1)
-    if workers <= 1:
+    if len(items) <= 1 or (os.cpu_count() or 1) == 1:
         return [fn(x) for x in items]
-    with ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(fn, items))
+    return list(pool().map(fn, items))
+
+
+class Deferred:
+    """An array a pool thread is computing: `shape` and `dtype` now, the values from `result()`.
+
+    It is the future's result, or with `key` the item `key` of it (one job can draw several arrays).
+    A deferred array has one consumer: `then` hands the array on to a function, which may change it
+    in place, and leaves this object spent, so no one reads the array before or after the change.
+    """
+
+    def __init__(self, future: Future, shape: tuple[int, ...], dtype: Any, key: str | None = None) -> None:
+        self._future: Future | None = future
+        self._key = key
+        self.shape, self.dtype = tuple(shape), np.dtype(dtype)
+
+    @property
+    def nbytes(self) -> int:
+        return math.prod(self.shape) * self.dtype.itemsize
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def result(self) -> np.ndarray:
+        """The array, once computed; an error raised computing it is raised here."""
+        if self._future is None:
+            raise RuntimeError("this deferred array was handed on by then()")
+        return self._value(self._future)
+
+    def then(self, fn: Callable[[np.ndarray], np.ndarray], dtype: Any = None) -> Deferred:
+        """fn(array), of the same shape, computed by the thread that finishes this array."""
+        out: Future = Future()
+
+        def chain(done: Future) -> None:
+            try:
+                out.set_result(fn(self._value(done)))
+            except BaseException as e:  # raised to whoever asks for the result
+                out.set_exception(e)
+
+        source, self._future = self._future, None
+        if source is None:
+            raise RuntimeError("this deferred array was handed on by then()")
+        source.add_done_callback(chain)
+        return Deferred(out, self.shape, self.dtype if dtype is None else dtype)
+
+    def _value(self, done: Future) -> np.ndarray:
+        a = done.result() if self._key is None else done.result()[self._key]
+        if a.shape != self.shape or a.dtype != self.dtype:  # a bug of whoever promised the shape
+            raise AssertionError(f"deferred {self.shape} {self.dtype} array came out {a.shape} {a.dtype}")
+        return a
+
+    def __repr__(self) -> str:
+        return f"Deferred(shape={self.shape}, dtype={self.dtype})"
+
+
+def resolve(a: np.ndarray | Deferred) -> np.ndarray:
+    """The array of an array or a deferred one."""
+    return a.result() if isinstance(a, Deferred) else a

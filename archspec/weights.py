@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from archspec.parallel import pmap
+from archspec.parallel import Deferred, pmap, pool
 
 if TYPE_CHECKING:
     from archspec.ir import Graph, Node
 
 TORCH_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin")
 IGNORED_SUFFIXES = (".num_batches_tracked",)  # torch BN bookkeeping, not a weight
+DEFER_BYTES = 1 << 18  # init_weights(defer=True) draws nodes with this many bytes on the pool
 
 
 class WeightsError(ValueError):
@@ -50,12 +51,28 @@ def node_rng(seed: int, name: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(name.encode())])
 
 
-def init_weights(graph: Graph, seed: int = 0, nodes: Iterable[Node] | None = None) -> dict[str, np.ndarray]:
+def init_weights(graph: Graph, seed: int = 0, nodes: Iterable[Node] | None = None,
+                 defer: bool = False) -> dict[str, Any]:
     """Seeded initial weights and buffers of `nodes` (default: every node of the train graph).
-    Nodes are drawn in parallel; each has its own generator, so the values do not depend on it."""
+    Nodes are drawn in parallel; each has its own generator, so the values do not depend on it.
+    With `defer`, nodes of DEFER_BYTES or more come back at once as `Deferred` arrays drawn on the
+    pool in graph order, so that a writer can start on the first while the rest are drawn."""
     todo = [n for n in (graph.nodes.values() if nodes is None else nodes) if n.weights or n.buffers]
-    drawn = pmap(lambda n: n.impl.init(n, node_rng(seed, n.name)), todo)
-    return {f"{n.name}.{local}": value for n, arrays in zip(todo, drawn) for local, value in arrays.items()}
+
+    def draw(n: Node) -> dict[str, np.ndarray]:
+        return n.impl.init(n, node_rng(seed, n.name))
+
+    if not defer:
+        return {f"{n.name}.{k}": v for n, arrays in zip(todo, pmap(draw, todo)) for k, v in arrays.items()}
+    out: dict[str, Any] = {}
+    for n in todo:
+        shapes = n.weights | n.buffers
+        if 4 * sum(math.prod(s) for s in shapes.values()) < DEFER_BYTES:
+            out |= {f"{n.name}.{k}": v for k, v in draw(n).items()}
+        else:
+            job = pool().submit(draw, n)
+            out |= {f"{n.name}.{k}": Deferred(job, s, np.float32, k) for k, s in shapes.items()}
+    return out
 
 
 def expected(nodes: Iterable[Node]) -> dict[str, tuple[int, ...]]:
@@ -68,7 +85,7 @@ def check_weights(graph: Graph, weights: dict[str, np.ndarray], nodes: Iterable[
     present; keys of no node, missing keys and wrong shapes are errors, all named in one message."""
     need = expected(nodes)
     check_fit(need, weights, expected(graph.nodes.values()), "the graph", f" (no such weight in {graph.name})")
-    return {k: np.asarray(weights[k], dtype=np.float32) for k in need}
+    return {k: v if isinstance(v := weights[k], Deferred) else np.asarray(v, dtype=np.float32) for k in need}
 
 
 def check_fit(need: Mapping[str, tuple[int, ...]], weights: Mapping[str, Any], known: Container[str],
@@ -78,13 +95,17 @@ def check_fit(need: Mapping[str, tuple[int, ...]], weights: Mapping[str, Any], k
     (the first 20 problems, then a count)."""
     problems = [f"missing '{k}' {list(s)}" for k, s in need.items()
                 if k not in weights and not k.endswith(IGNORED_SUFFIXES)]
-    problems += [f"'{k}' has shape {list(np.shape(weights[k]))}, expected {list(s)}"
-                 for k, s in need.items() if k in weights and tuple(np.shape(weights[k])) != tuple(s)]
+    problems += [f"'{k}' has shape {list(_shape(weights[k]))}, expected {list(s)}"
+                 for k, s in need.items() if k in weights and _shape(weights[k]) != tuple(s)]
     extra = sorted(k for k in weights if k not in known and not k.endswith(IGNORED_SUFFIXES))
     problems += [f"unexpected '{k}'{unknown_note}" for k in extra]
     if problems:
         shown = problems[:20] + ([f"... and {len(problems) - 20} more"] if len(problems) > 20 else [])
         raise WeightsError(f"weights do not fit {target}:\n  " + "\n  ".join(shown))
+
+
+def _shape(a: Any) -> tuple[int, ...]:
+    return a.shape if isinstance(a, Deferred) else tuple(np.shape(a))
 
 
 def load_weights(path: str | Path) -> dict[str, np.ndarray]:

@@ -53,6 +53,24 @@ def test_a_failed_write_leaves_no_file_and_keeps_an_old_one(tmp_path, resnet18, 
     assert old.read_bytes() == b"previous model"
 
 
+def test_a_weight_that_fails_to_draw_leaves_no_file(tmp_path, resnet18, monkeypatch):
+    """Weights are drawn while the file is written: an error drawing a late one (layer4, after 20
+    MB of the file) reaches the caller, and the half-written file is removed."""
+    import archspec.weights
+
+    draw = archspec.weights.fan_in_uniform
+
+    def fail_late(weights, rng):
+        if weights["weight"] == (512, 512, 3, 3):
+            raise MemoryError("out of memory drawing layer4")
+        return draw(weights, rng)
+
+    monkeypatch.setattr(archspec.weights, "fan_in_uniform", fail_late)
+    with pytest.raises(MemoryError, match="layer4"):
+        resnet18.save_onnx(tmp_path / "r18.onnx")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_external_data_above_the_threshold(tmp_path, resnet18):
     path = tmp_path / "r18.onnx"
     resnet18.save_onnx(path, external_threshold=1_000_000)
@@ -73,8 +91,9 @@ def test_names_are_ir_paths(resnet18):
     assert inits == {f"{n.name}.{k}" for n in resnet18.graph.nodes.values() for k in (*n.weights, *n.buffers)}
     assert {n.name for n in proto.graph.node} == set(resnet18.graph.nodes) - {"image"}
     assert [i.name for i in proto.graph.input] == ["image"] and [o.name for o in proto.graph.output] == ["logits"]
-    deploy = resnet18.to_onnx()
-    assert "layer1.0.conv1.bias" in {t.name for t in deploy.graph.initializer}  # BN folded into it
+    deploy = resnet18.to_onnx()  # fresh BNs fold to zero biases, which are left out
+    assert {t.name for t in deploy.graph.initializer} == {f"{n.name}.weight" for n in resnet18.graph.nodes.values()
+                                                          if n.op in ("conv", "linear")} | {"fc.bias"}
     assert len(deploy.graph.node) == 49  # 20 conv + 17 relu + 8 add + maxpool, avgpool, flatten, fc
 
 

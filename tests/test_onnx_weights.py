@@ -10,7 +10,8 @@ import pytest
 from onnx_cases import all_ops, run, scale_diff
 
 import archspec
-from archspec.weights import WeightsError, check_weights, init_weights, load_weights, save_weights
+from archspec.parallel import Deferred, resolve
+from archspec.weights import DEFER_BYTES, WeightsError, check_weights, init_weights, load_weights, save_weights
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +33,20 @@ def test_init_follows_pytorch_defaults(resnet18):
     assert set(w) == {f"{n.name}.{k}" for n in resnet18.graph.nodes.values() for k in (*n.weights, *n.buffers)}
     ops = all_ops()
     assert init_weights(ops.graph)["res1.2.a"].tolist() == [1.0]  # elu's a starts at params.a
+
+
+def test_deferred_draws_give_the_same_values(resnet18):
+    eager, lazy = init_weights(resnet18.graph, 5), init_weights(resnet18.graph, 5, defer=True)
+    assert list(lazy) == list(eager)
+    big = {k for k, v in eager.items() if v.nbytes >= DEFER_BYTES}  # (a node's arrays together, here)
+    assert big and {k for k, v in lazy.items() if isinstance(v, Deferred)} >= big
+    for k, v in lazy.items():
+        assert (v.shape, v.dtype) == (eager[k].shape, eager[k].dtype) and np.array_equal(resolve(v), eager[k])
+    d = lazy["layer4.1.conv2.weight"]
+    doubled = d.then(lambda a: a * 2)
+    with pytest.raises(RuntimeError, match="handed on"):
+        d.result()  # its one consumer has it
+    assert np.array_equal(doubled.result(), 2 * eager["layer4.1.conv2.weight"])
 
 
 def test_init_is_distributed_as_torchs(resnet18):

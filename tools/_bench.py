@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import compileall
 import os
 import resource
 import subprocess
@@ -10,6 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def byte_compile() -> None:
+    """Compile archspec's modules to bytecode, as `pip install` leaves a package (and left torch):
+    an editable install under PYTHONDONTWRITEBYTECODE would compile every module again in every
+    timed process."""
+    compileall.compile_dir(ROOT / "archspec", quiet=1)
 
 
 def _children_cpu() -> float:
@@ -22,12 +30,16 @@ class Process:
     """`cmd` run to completion at each call, with this checkout's archspec first on PYTHONPATH, so
     `archspec.runtime.time_calls` / `time_interleaved` time whole processes. Each call appends the
     process's stdout to `outputs` and its CPU seconds (user + sys) to `cpu`; time with warmup=0 and
-    they pair with the latencies. A failed process ends the tool with its stderr.
+    they pair with the latencies. A failed process ends the tool with its stderr. archspec is
+    byte-compiled first.
     """
 
     cmd: list[str]
     outputs: list[str] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        byte_compile()
 
     def __call__(self) -> None:
         env = os.environ | {"PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}

@@ -68,7 +68,8 @@ def save_onnx(model: Model, path: str | Path, *, external_threshold: int = EXTER
 
 
 def compile_model(model: Model, *, weights: Weights = None, seed: int = 0, **options: object) -> Compiled:
-    """The encoded model with its tensors as arrays (see emit.Compiled); no onnx import."""
+    """The encoded model with its tensors as arrays, some maybe still being drawn (see emit.Compiled);
+    no onnx import."""
     opts = Options(**options)  # type: ignore[arg-type]
     opts.check()
     graph = model.graph
@@ -77,8 +78,8 @@ def compile_model(model: Model, *, weights: Weights = None, seed: int = 0, **opt
         live = list(graph.nodes.values())
     else:
         live = live_nodes(graph, graph.outputs)
-    if weights is None:
-        arrays, desc = init_weights(graph, seed, live), f"seed {seed}"
+    if weights is None:  # large arrays are drawn on the pool while the model is laid out and written
+        arrays, desc = init_weights(graph, seed, live, defer=True), f"seed {seed}"
     elif isinstance(weights, dict):
         arrays, desc = weights, "given"
     else:

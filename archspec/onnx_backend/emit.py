@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -15,12 +15,17 @@ from archspec.onnx_backend import proto
 from archspec.onnx_backend.builder import Builder
 from archspec.onnx_backend.metadata import META_VERSION
 from archspec.onnx_backend.proto import bytes_field, int_field, key, str_field, varint
+from archspec.parallel import Deferred, resolve
 
 if TYPE_CHECKING:
     import onnx
 
 Dims = Sequence[int | str | None]  # an ONNX shape: sizes, symbolic names, or unknown
 GRAPH, INITIALIZER, RAW_DATA = 7, 5, 9  # ModelProto.graph, GraphProto.initializer, TensorProto.raw_data
+
+
+class Writer(Protocol):
+    def write(self, data: bytes | memoryview, /) -> int: ...
 
 
 class CompileError(ValueError):
@@ -31,12 +36,13 @@ class CompileError(ValueError):
 class Compiled:
     """A model as the encoded ModelProto fields around its initializers, and their arrays: a writer
     streams the arrays' bytes, or moves them to an external file, without copying them into a
-    protobuf message. Pieces in field-number order: model fields 1-6, graph (7): nodes and name
+    protobuf message. An array may still be being drawn (`Deferred`): the writer waits for each in
+    turn. Pieces in field-number order: model fields 1-6, graph (7): nodes and name
     (fields 1-2), initializers (5), inputs and outputs (11-12); model fields 8 and 14."""
 
     model_head: bytes
     graph_head: bytes
-    tensors: dict[str, tuple[bytes, np.ndarray]]  # name -> (TensorProto fields before raw_data, values)
+    tensors: dict[str, tuple[bytes, np.ndarray | Deferred]]  # name -> (TensorProto fields before raw_data, values)
     graph_tail: bytes
     model_tail: bytes
 
@@ -44,10 +50,10 @@ class Compiled:
     def nbytes(self) -> int:
         return sum(a.nbytes for _, a in self.tensors.values())
 
-    def write(self, f: BinaryIO, external: dict[str, bytes] | None = None) -> None:
+    def write(self, f: Writer, external: dict[str, bytes] | None = None) -> None:
         """The ModelProto encoding; tensors named in `external` get those fields instead of raw_data."""
         external = external or {}
-        parts: list[tuple[bytes, np.ndarray | None]] = []
+        parts: list[tuple[bytes, np.ndarray | Deferred | None]] = []
         for name, (head, a) in self.tensors.items():
             if name in external:
                 parts.append((bytes_field(INITIALIZER, head + external[name]), None))
@@ -60,7 +66,7 @@ class Compiled:
         for prefix, a in parts:
             f.write(prefix)
             if a is not None:
-                f.write(a.reshape(-1).view(np.uint8))
+                f.write(resolve(a).reshape(-1).view(np.uint8))
         f.write(self.graph_tail + self.model_tail)
 
     def tobytes(self) -> bytes:
@@ -118,7 +124,9 @@ def emit(graph: Graph, weights: dict[str, np.ndarray], *, opset: int, batch: int
     return Compiled(model_head, graph_head, tensors, graph_tail, model_tail)
 
 
-def _cast(a: np.ndarray, fp16: bool) -> np.ndarray:
+def _cast(a: np.ndarray | Deferred, fp16: bool) -> np.ndarray | Deferred:
     """C order and little-endian, as ONNX stores raw data; float32 -> float16 for fp16 models."""
-    dtype = np.float16 if fp16 and a.dtype == np.float32 else a.dtype
-    return np.require(a, np.dtype(dtype).newbyteorder("<"), "C")  # (ascontiguousarray makes 0-d 1-d)
+    dtype = np.dtype(np.float16 if fp16 and a.dtype == np.float32 else a.dtype).newbyteorder("<")
+    if isinstance(a, Deferred):
+        return a.then(lambda v: np.require(v, dtype, "C"), dtype)
+    return np.require(a, dtype, "C")  # (ascontiguousarray makes 0-d 1-d)

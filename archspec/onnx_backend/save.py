@@ -4,13 +4,13 @@ external data file when together they exceed a size."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 
-from archspec.io import atomic_path
+from archspec.io import SyncBehind, atomic_path
 from archspec.onnx_backend.emit import Compiled
 from archspec.onnx_backend.proto import external
+from archspec.parallel import resolve
 
 EXTERNAL_DATA_THRESHOLD = 2_000_000_000  # bytes of tensors; protobuf cannot encode 2 GiB
 EXTERNAL_MIN_TENSOR = 1024  # smaller tensors stay inline
@@ -22,20 +22,20 @@ def save_model(model: Compiled, path: str | Path, external_threshold: int = EXTE
     the threshold). A failure leaves no new file and an existing one untouched."""
     path = Path(path)
     if model.nbytes <= external_threshold:
-        with atomic_path(path) as tmp, open(tmp, "wb") as f:
-            model.write(f)
+        with atomic_path(path) as tmp, open(tmp, "wb") as f, SyncBehind(f) as out:
+            model.write(out)
         return path
     data = path.with_name(path.name + ".data")
     # the data file is renamed first, so the model never points at a missing file
     with atomic_path(path) as tmp_model, atomic_path(data) as tmp_data:
-        with open(tmp_data, "wb") as f:
-            moved = _externalise(model, f, data.name)
+        with open(tmp_data, "wb") as f, SyncBehind(f) as out:
+            moved = _externalise(model, out, data.name)
         with open(tmp_model, "wb") as f:
             model.write(f, moved)
     return path
 
 
-def _externalise(model: Compiled, f: BinaryIO, location: str) -> dict[str, bytes]:
+def _externalise(model: Compiled, f: SyncBehind, location: str) -> dict[str, bytes]:
     """Write tensors of EXTERNAL_MIN_TENSOR bytes or more to the data file; returns, by name, the
     TensorProto fields that point at them."""
     moved = {}
@@ -43,6 +43,6 @@ def _externalise(model: Compiled, f: BinaryIO, location: str) -> dict[str, bytes
         if a.nbytes >= EXTERNAL_MIN_TENSOR:
             offset = -(-f.tell() // ALIGN) * ALIGN
             f.seek(offset)
-            f.write(a.reshape(-1).view(np.uint8))
+            f.write(resolve(a).reshape(-1).view(np.uint8))
             moved[name] = external(location, offset, a.nbytes)
     return moved

@@ -1,5 +1,6 @@
 """IR passes of the deploy graph. Each pass is one file with
-`run(graph, weights) -> (graph, weights, changed)`; it never mutates its inputs."""
+`run(graph, weights) -> (graph, weights, changed)`; it never mutates its inputs, except that a
+`Deferred` array (drawn for one compile) is handed on, and may be changed in place, not copied."""
 
 from __future__ import annotations
 
