@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from archspec.ir import Graph
@@ -27,11 +28,16 @@ def _json(v: Any) -> str:
 def source_label(pos: Pos, spec_dir: str) -> str:
     """`file:line`, the file relative to the spec's folder (built-in files as `builtin:...`), so the
     label does not depend on where the spec sits on this machine."""
+    return f"{_file_label(pos.file, spec_dir)}:{pos.line}"
+
+
+@cache  # a spec has a few files and hundreds of nodes
+def _file_label(file: str, spec_dir: str) -> str:
     builtin = str(BUILTIN_DIR.resolve())
-    file = os.path.abspath(pos.file)
+    file = os.path.abspath(file)
     if file.startswith(builtin + os.sep):
-        return f"builtin:{os.path.relpath(file, builtin)}:{pos.line}"
-    return f"{os.path.relpath(file, spec_dir)}:{pos.line}"
+        return f"builtin:{os.path.relpath(file, builtin)}"
+    return os.path.relpath(file, spec_dir)
 
 
 def metadata(model: Model, graph: Graph, mode: str, weights: str) -> dict[str, str]:

@@ -24,6 +24,8 @@ IR_VERSION = {13: 7, 14: 7, 15: 8, 16: 8, 17: 8, 18: 8, 19: 9, 20: 9, 21: 10, 22
 
 
 def varint(n: int) -> bytes:
+    if 0 <= n < 0x80:  # most lengths, field keys and attribute values
+        return _BYTE[n]
     n &= (1 << 64) - 1  # negative int64 as two's complement, as protobuf does
     out = bytearray()
     while n > 0x7F:
@@ -31,6 +33,9 @@ def varint(n: int) -> bytes:
         n >>= 7
     out.append(n)
     return bytes(out)
+
+
+_BYTE = [bytes((i,)) for i in range(0x80)]
 
 
 def key(field: int, wire: int = LEN) -> bytes:
