@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from procs import run_cli
 
 import archspec
 
@@ -123,7 +122,7 @@ def test_error_inside_a_block_notes_the_call(tmp_path: Path) -> None:
 def test_cli_reports_errors_without_traceback(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(HEAD + "layers:\n  - rleu\n")
-    r = subprocess.run([sys.executable, "-m", "archspec", "check", str(path)], capture_output=True, text=True)
+    r = run_cli("check", str(path))
     assert r.returncode == 1
     assert "Traceback" not in r.stderr
     assert f"{path}:5:5: error: 0: unknown op or block 'rleu'" in r.stderr
@@ -131,11 +130,10 @@ def test_cli_reports_errors_without_traceback(tmp_path: Path) -> None:
 
 
 def test_cli_usage_errors_exit_2(tmp_path: Path) -> None:
-    r = subprocess.run([sys.executable, "-m", "archspec", "summary", "lenet5", "--input", "3xA"],
-                       capture_output=True, text=True)
+    r = run_cli("summary", "lenet5", "--input", "3xA")
     assert r.returncode == 2 and "--input takes CxHxW" in r.stderr
-    r = subprocess.run([sys.executable, "-m", "archspec", "frobnicate"], capture_output=True, text=True)
+    r = run_cli("frobnicate")
     assert r.returncode == 2
-    r = subprocess.run([sys.executable, "-m", "archspec", "check", "resnet5"], capture_output=True, text=True)
+    r = run_cli("check", "resnet5")
     assert r.returncode == 1 and "no spec file or built-in spec named 'resnet5'" in r.stderr
     assert "did you mean 'resnet50'?" in r.stderr

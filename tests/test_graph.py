@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
 import pytest
+from procs import heavy_imports
 
 import archspec
 from archspec.cli import main
@@ -213,9 +212,5 @@ def test_usage_errors(tmp_path, monkeypatch, capsys, argv, message):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_graph_does_not_import_torch(tmp_path):
-    code = ("import sys; from archspec.cli import main; "
-            f"rc = main(['graph', 'resnet18', '-o', {str(tmp_path / 'r.dot')!r}]); "
-            "assert rc == 0 and 'torch' not in sys.modules, rc")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
-    assert r.returncode == 0, r.stderr
+def test_graph_loads_no_heavy_library(tmp_path):
+    assert heavy_imports(["graph", "resnet18", "-o", str(tmp_path / "r.dot")]) == set()

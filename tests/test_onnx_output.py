@@ -18,11 +18,6 @@ from archspec.onnx_backend.passes import drop_train_only, fold_bn, remove_dropou
 from archspec.weights import init_weights
 
 
-@pytest.fixture(scope="module")
-def resnet18():
-    return archspec.load("resnet18")
-
-
 def test_same_spec_and_seed_give_the_same_bytes(tmp_path, resnet18):
     a, b, c = tmp_path / "a.onnx", tmp_path / "b.onnx", tmp_path / "c.onnx"
     resnet18.save_onnx(a, seed=3)

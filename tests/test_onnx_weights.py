@@ -14,11 +14,6 @@ from archspec.parallel import Deferred, resolve
 from archspec.weights import DEFER_BYTES, WeightsError, check_weights, init_weights, load_weights, save_weights
 
 
-@pytest.fixture(scope="module")
-def resnet18():
-    return archspec.load("resnet18")
-
-
 def test_init_follows_pytorch_defaults(resnet18):
     w = init_weights(resnet18.graph, seed=0)
     conv = w["layer1.0.conv1.weight"]  # fan_in 64 * 3 * 3

@@ -5,13 +5,12 @@ against the torch backend on the same weights."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from procs import heavy_imports
 from runtime_models import TINY_MACS, save, tiny_model
 
 import archspec
@@ -283,10 +282,7 @@ def test_bench_of_a_fixed_batch_model_refuses_other_batches(capsys, tmp_path: Pa
 
 
 def test_importing_the_runtime_and_its_commands_loads_no_heavy_library():
-    code = ("import sys, archspec.runtime, archspec.cli.run, archspec.cli.bench; "
-            "print(sorted(m for m in ('onnxruntime', 'onnx', 'torch', 'PIL') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
+    assert heavy_imports(modules=["archspec.runtime", "archspec.cli.run", "archspec.cli.bench"]) == set()
 
 
 # --- compiled built-ins against the torch backend on the same weights ---------------------------------
@@ -328,10 +324,10 @@ def test_bench_compare_torch_times_both_backends_on_lenet5(capsys):
     assert all(r["p50_ms"] > 0 and r["iters"] == 5 for r in report["results"])
 
 
-def test_macs_counted_in_a_compiled_graph_equal_the_specs():
+def test_macs_counted_in_a_compiled_graph_equal_the_specs(resnet18):
     from archspec.runtime.load import from_spec
 
-    model = archspec.load("resnet18")
+    model = resnet18
     assert onnx_macs(from_spec(model).proto, (3, 224, 224)) == model.macs == 1_814_073_344
 
 
@@ -357,8 +353,8 @@ def test_run_a_spec_with_a_weights_file_on_npy_input_equals_torch(capsys, tmp_pa
     np.testing.assert_allclose(got, expect, rtol=1e-4)
 
 
-def test_compare_torch_on_an_onnx_file_takes_its_weights_unless_bn_is_folded(capsys, tmp_path: Path):
-    model = archspec.load("resnet18")
+def test_compare_torch_on_an_onnx_file_takes_its_weights_unless_bn_is_folded(capsys, tmp_path: Path, resnet18):
+    model = resnet18
     model.save_onnx(tmp_path / "folded.onnx")
     rc, out, err = cli(capsys, "bench", str(tmp_path / "folded.onnx"), "--compare", "torch-eager")
     assert rc == 2 and out == "" and "lacks 80 of the torch module's weights (e.g. bn1.weight; BN folded?)" in err
@@ -366,6 +362,18 @@ def test_compare_torch_on_an_onnx_file_takes_its_weights_unless_bn_is_folded(cap
     rc, out, _ = cli(capsys, "bench", str(tmp_path / "train.onnx"), "--compare", "torch-eager", "--warmup", "0",
                      "--iters", "1", "--json")
     assert rc == 0 and [r["backend"] for r in json.loads(out)["results"]] == ["onnxruntime", "torch-eager"]
+
+
+def test_compare_torch_runs_at_the_input_size_asked(capsys, tmp_path: Path, resnet18):
+    path = resnet18.save_onnx(tmp_path / "any_size.onnx", dynamic_hw=True, mode="train")
+    rc, out, _ = cli(capsys, "bench", str(path), "--input", "3x64x96", "--compare", "torch-eager", "--warmup", "0",
+                     "--iters", "1", "--json")
+    report = json.loads(out)
+    assert rc == 0 and report["input"] == [3, 64, 96]
+    macs = archspec.load("resnet18", (3, 64, 96)).macs  # each backend's GFLOP/s counts them: 2 * MACs / p50
+    assert [r["backend"] for r in report["results"]] == ["onnxruntime", "torch-eager"]
+    for r in report["results"]:
+        assert r["gflops"] * r["p50_ms"] * 1e6 / 2 == pytest.approx(macs, rel=1e-9)
 
 
 def test_an_fp16_model_takes_float16_input_and_benches(capsys, tmp_path: Path):

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 import torch
-from train_util import env
+from procs import env
 
 from archspec.cli import main
 from archspec.errors import SpecError

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 
-from train_util import run, weights, write
+from procs import run_cli
+from train_util import weights, write
 
 RECIPE = """\
 recipe: 1
@@ -24,9 +25,9 @@ schedule: {type: constant}
 
 def test_two_processes_equal_one(tmp_path):
     recipe = write(tmp_path / "r.yaml", RECIPE)
-    one = run("train", "lenet5", "--recipe", str(recipe), "--out", "one", "-q", cwd=tmp_path)
+    one = run_cli("train", "lenet5", "--recipe", str(recipe), "--out", "one", "-q", cwd=tmp_path)
     assert one.returncode == 0, one.stderr
-    two = run("train", "lenet5", "--recipe", str(recipe), "--out", "two", "--nproc", "2", "--threads", "1", "-q",
+    two = run_cli("train", "lenet5", "--recipe", str(recipe), "--out", "two", "--nproc", "2", "--threads", "1", "-q",
               cwd=tmp_path)
     assert two.returncode == 0, two.stderr
     assert two.stdout.count("epoch 2/2") == 1  # only rank 0 logs

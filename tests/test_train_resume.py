@@ -9,7 +9,8 @@ import subprocess
 import time
 
 import torch
-from train_util import LENET_DROPOUT, SHORT_RECIPE, archspec_cmd, env, run, weights, write
+from procs import archspec_cmd, env, run_cli
+from train_util import LENET_DROPOUT, SHORT_RECIPE, weights, write
 
 
 def _poll_progress(path):
@@ -22,7 +23,7 @@ def _poll_progress(path):
 def test_sigkill_mid_epoch_then_resume_is_exact(tmp_path):
     spec = write(tmp_path / "net.yaml", LENET_DROPOUT)
     recipe = write(tmp_path / "r.yaml", SHORT_RECIPE.format(epochs=3, every=4))  # 22 steps an epoch
-    full = run("train", str(spec), "--recipe", str(recipe), "--out", "full", "-q", cwd=tmp_path)
+    full = run_cli("train", str(spec), "--recipe", str(recipe), "--out", "full", "-q", cwd=tmp_path)
     assert full.returncode == 0, full.stderr
 
     cmd = archspec_cmd("train", str(spec), "--recipe", str(recipe), "--out", "killed", "-q")
@@ -38,7 +39,7 @@ def test_sigkill_mid_epoch_then_resume_is_exact(tmp_path):
     at_kill = _poll_progress(tmp_path / "killed" / "last.pt")
     assert at_kill["epoch"] == 1 and 0 < at_kill["step"] < 22  # the checkpoint it resumes from is mid-epoch
 
-    resumed = run("train", str(spec), "--out", "killed", "--resume", "-q", cwd=tmp_path)
+    resumed = run_cli("train", str(spec), "--out", "killed", "--resume", "-q", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert f"resumed killed at epoch 2, step {at_kill['step']}" in resumed.stdout
 

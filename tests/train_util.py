@@ -1,15 +1,10 @@
-"""Shared by the training tests: small recipes and specs, and running archspec in a subprocess."""
+"""Shared by the training tests: small recipes and specs, and the weights a run saved."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import torch
-
-ROOT = Path(__file__).resolve().parents[1]
 
 # LeNet-5 with dropout, so that exact resume also needs the torch RNG restored.
 LENET_DROPOUT = """\
@@ -48,21 +43,6 @@ checkpoint: {{every_steps: {every}}}
 def write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def env(threads: int = 1) -> dict[str, str]:
-    e = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    e["OMP_NUM_THREADS"] = str(threads)
-    return e
-
-
-def archspec_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "archspec", *args]
-
-
-def run(*args: str, cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess:
-    return subprocess.run(archspec_cmd(*args), cwd=cwd, env=env(), capture_output=True, text=True,
-                          timeout=timeout, check=False)
 
 
 def weights(run_dir: Path, name: str = "last.pt") -> dict[str, torch.Tensor]:

@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         from archspec.runtime.torch_bench import bench_torch
 
         results += bench_torch(spec, weights, batches, args.provider, args.threads, args.fp16,
-                               args.compare == "torch", **timing)
+                               args.compare == "torch", **timing, sample_shape=shape, macs=macs)
     report = {"model": model.name, "onnxruntime": ort_package(), "provider": args.provider,
               "threads": args.threads, "input": list(shape), "macs": macs,
               "compile_s": model.compile_s, "results": [r.to_dict() for r in results]}

@@ -28,7 +28,7 @@ def add(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from archspec import load
     from archspec.cli import UsageError, parse_input
-    from archspec.draw import GraphvizError, draw, format_of, scope_paths, subgraph, to_dot
+    from archspec.draw import GraphvizError, format_of, render_all, scope_paths, subgraph, to_dot
     from archspec.errors import did_you_mean
 
     if args.depth is not None and args.depth < 1:
@@ -45,10 +45,11 @@ def run(args: argparse.Namespace) -> int:
         if args.scope not in scopes:
             raise UsageError(f"--scope: {graph.name} has no block '{args.scope}'; {did_you_mean(args.scope, scopes)}")
         graph = subgraph(graph, args.scope)
+    dot = to_dot(graph, args.depth, args.rankdir)
     if "-" in args.output:
-        sys.stdout.write(to_dot(graph, args.depth, args.rankdir))
+        sys.stdout.write(dot)
     try:
-        written = draw(graph, files, args.depth, args.rankdir)
+        written = render_all(dot, files)
     except GraphvizError as e:
         done = [f for f in files if format_of(f) == "dot"]
         print(f"archspec: error: {e}", file=sys.stderr)

@@ -49,9 +49,10 @@ def torch_call(module: Callable[[Any], Any], x: torch.Tensor) -> Callable[[], An
 
 def bench_torch(model: Model, weights: Weights, batches: list[int], provider: str = "cpu",
                 threads: int | None = None, fp16: bool = False, compile: bool = True, warmup: int = 5,
-                iters: int | None = 20, seconds: float | None = None,
-                progress: bool | None = None) -> list[BenchResult]:
-    """torch-eager (and torch-compile) results per batch size, on the spec's own input shape."""
+                iters: int | None = 20, seconds: float | None = None, progress: bool | None = None,
+                sample_shape: tuple[int, ...] | None = None, macs: int | None = None) -> list[BenchResult]:
+    """torch-eager (and torch-compile) results per batch size, on `sample_shape` (default: the
+    spec's own input shape) and its `macs` per sample."""
     import time
 
     import torch
@@ -60,17 +61,18 @@ def bench_torch(model: Model, weights: Weights, batches: list[int], provider: st
     if threads:
         torch.set_num_threads(threads)
     timing = {"warmup": warmup, "iters": iters, "seconds": seconds, "progress": progress}
+    shape, macs = sample_shape or model.input_shape, model.macs if macs is None else macs
     results = []
     for b in batches:
         t0 = time.perf_counter()
         module = torch_module(model, weights, device, fp16)
         load_s = time.perf_counter() - t0
-        x = torch.from_numpy(random_input((b, *model.input_shape), "float16" if fp16 else "float32")).to(device)
+        x = torch.from_numpy(random_input((b, *shape), "float16" if fp16 else "float32")).to(device)
         with torch.inference_mode():
             stats = time_calls(torch_call(module, x), **timing, desc=f"torch eager batch {b}")
-            results.append(BenchResult("torch-eager", provider, b, model.macs, load_s, stats))
+            results.append(BenchResult("torch-eager", provider, b, macs, load_s, stats))
             if compile:
-                results.append(_compiled(module, x, model.macs, load_s, provider, timing))
+                results.append(_compiled(module, x, macs, load_s, provider, timing))
     return results
 
 
