@@ -54,12 +54,15 @@ def test_time_calls_warms_up_then_times_exactly_iters():
     assert min(stats.latencies) > 0 and stats.p50 <= stats.p90 <= stats.p99 <= max(stats.latencies)
 
 
-def test_time_interleaved_alternates_the_order_of_each_round():
+def test_time_interleaved_rotates_the_order_of_each_round():
     seq = []
     res = time_interleaved({"a": lambda: seq.append("a"), "b": lambda: seq.append("b")},
                            warmup=1, iters=4, progress=False)
     assert "".join(seq) == "ab" + "ab" "ba" "ab" "ba"
     assert [len(s.latencies) for s in res.values()] == [4, 4]
+    seq.clear()
+    time_interleaved({c: (lambda c=c: seq.append(c)) for c in "abc"}, warmup=0, iters=4, progress=False)
+    assert "".join(seq) == "abc" "bca" "cab" "abc"  # none twice in a row
 
 
 def test_time_calls_by_seconds_runs_until_that_much_time_is_timed(monkeypatch):

@@ -6,7 +6,9 @@ Every benchmark of the project (`archspec bench`, the tools in tools/) times thr
 - a *latency* is the wall time of one call, `time.perf_counter` before and after;
 - warm-up calls run first and are not recorded (first calls allocate and tune);
 - several functions are timed in rounds, each round calling each one once, in an order that
-  alternates between rounds, so that drift of a shared machine hits all of them alike;
+  rotates from round to round, so that drift of a shared machine hits all of them alike and no
+  function runs twice in a row more often than another (a second run in a row finds its weights
+  in the cache);
 - percentiles interpolate linearly (numpy's default), so p50 <= p90 <= p99 always holds.
 """
 
@@ -72,7 +74,7 @@ def _bar(total: float, desc: str, show: bool, unit: str) -> Any:
 def time_interleaved(fns: dict[str, Callable[[], Any]], warmup: int = 5, iters: int | None = 20,
                      seconds: float | None = None, progress: bool | None = None,
                      desc: str = "timing") -> dict[str, Stats]:
-    """Time each function of `fns` in alternating rounds: `warmup` untimed rounds, then `iters`
+    """Time each function of `fns` in rounds of rotating order: `warmup` untimed rounds, then `iters`
     rounds, or rounds until `seconds` of timed calls have passed (at least one round).
     The i-th latency of every function comes from round i, so per-round ratios pair them.
     """
@@ -88,7 +90,8 @@ def time_interleaved(fns: dict[str, Callable[[], Any]], warmup: int = 5, iters: 
     spent, rounds = 0.0, 0
     while (rounds < iters) if iters is not None else (rounds == 0 or spent < seconds):
         before = spent
-        for name in order if rounds % 2 == 0 else reversed(order):
+        k = rounds % len(order)
+        for name in order[k:] + order[:k]:
             t0 = time.perf_counter()
             fns[name]()
             dt = time.perf_counter() - t0
