@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import onnx
 from onnx_cases import all_ops, session
@@ -21,6 +24,14 @@ def test_compile_prints_totals_and_path_and_checks(tmp_path, capsys):
     assert text[4].startswith("check: onnxruntime CPU: ok, logits [1, 10] in ")
     s = session(onnx.load(str(out)))
     assert s.run(None, {"image": np.zeros((4, 1, 32, 32), np.float32)})[0].shape == (4, 10)
+
+
+def test_the_example_in_docs_is_what_compile_prints(tmp_path, capsys, monkeypatch):
+    page = (Path(__file__).parent.parent / "docs" / "onnx.md").read_text()
+    example = re.search(r"```\n\$ archspec (compile .*?)\n(.*?)```", page, re.S)
+    monkeypatch.chdir(tmp_path)
+    assert main(example[1].split()) == 0
+    assert capsys.readouterr().out == example[2]
 
 
 def test_options_reach_the_model(tmp_path, capsys):

@@ -165,17 +165,18 @@ def _kernels(row: dict, ours: dict) -> str:
 
 
 def write_section(section: str) -> None:
-    """Replace the "## Compile" section of docs/benchmarks.md (or add it), keeping the others."""
+    """Replace the "## Compile" section of docs/benchmarks.md in place (or add it at the end)."""
     text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    lines, out, skipping = text.splitlines(keepends=True), [], False
-    for line in lines:
+    out, skipping, done = [], False, False
+    for line in text.splitlines(keepends=True):
         if line.startswith("## "):
             skipping = line.strip() == "## Compile"
             if skipping:
-                continue
+                out.append(section + "\n")
+                done = True
         if not skipping:
             out.append(line)
-    body = "".join(out).rstrip("\n") + "\n\n" + section
+    body = "".join(out).rstrip("\n") + "\n" + ("" if done else "\n" + section)
     DOC.parent.mkdir(parents=True, exist_ok=True)
     DOC.write_text(body)
 
