@@ -61,8 +61,22 @@ def test_time_interleaved_rotates_the_order_of_each_round():
     assert "".join(seq) == "ab" + "ab" "ba" "ab" "ba"
     assert [len(s.latencies) for s in res.values()] == [4, 4]
     seq.clear()
-    time_interleaved({c: (lambda c=c: seq.append(c)) for c in "abc"}, warmup=0, iters=4, progress=False)
-    assert "".join(seq) == "abc" "bca" "cab" "abc"  # none twice in a row
+    time_interleaved({c: (lambda c=c: seq.append(c)) for c in "abc"}, warmup=0, iters=4, progress=False,
+                     before=lambda: seq.append("-"))
+    assert "".join(seq) == "-a-b-c" "-b-c-a" "-c-a-b" "-a-b-c"  # none twice in a row; `before` before each
+
+
+def test_time_interleaved_does_not_time_before(monkeypatch):
+    import archspec.runtime.bench as bench
+
+    now = [0.0]  # a fake clock: a call takes 10 ms, `before` a second
+    monkeypatch.setattr(bench.time, "perf_counter", lambda: now[0])
+
+    def tick(dt):
+        return lambda: now.__setitem__(0, now[0] + dt)
+
+    stats = time_interleaved({"a": tick(0.01), "b": tick(0.01)}, warmup=0, iters=3, progress=False, before=tick(1.0))
+    assert [s.latencies for s in stats.values()] == [[pytest.approx(0.01)] * 3] * 2
 
 
 def test_time_calls_by_seconds_runs_until_that_much_time_is_timed(monkeypatch):

@@ -73,10 +73,12 @@ def _bar(total: float, desc: str, show: bool, unit: str) -> Any:
 
 def time_interleaved(fns: dict[str, Callable[[], Any]], warmup: int = 5, iters: int | None = 20,
                      seconds: float | None = None, progress: bool | None = None,
-                     desc: str = "timing") -> dict[str, Stats]:
+                     desc: str = "timing", before: Callable[[], Any] | None = None) -> dict[str, Stats]:
     """Time each function of `fns` in rounds of rotating order: `warmup` untimed rounds, then `iters`
     rounds, or rounds until `seconds` of timed calls have passed (at least one round).
     The i-th latency of every function comes from round i, so per-round ratios pair them.
+    `before`, when given, runs untimed before each call (e.g. `os.sync`, so that a process does not
+    pay for writing out the files the previous one left in the page cache).
     """
     if (iters is None) == (seconds is None):
         raise ValueError("give exactly one of iters and seconds")
@@ -84,14 +86,16 @@ def time_interleaved(fns: dict[str, Callable[[], Any]], warmup: int = 5, iters: 
     for _ in range(warmup):
         for name in order:
             fns[name]()
+    setup = before or (lambda: None)
     lat: dict[str, list[float]] = {name: [] for name in order}
     bar = _bar(iters if iters is not None else float(seconds), desc, show_progress(progress),
                "it" if iters is not None else "s")
     spent, rounds = 0.0, 0
     while (rounds < iters) if iters is not None else (rounds == 0 or spent < seconds):
-        before = spent
+        spent_before = spent
         k = rounds % len(order)
         for name in order[k:] + order[:k]:
+            setup()
             t0 = time.perf_counter()
             fns[name]()
             dt = time.perf_counter() - t0
@@ -99,7 +103,7 @@ def time_interleaved(fns: dict[str, Callable[[], Any]], warmup: int = 5, iters: 
             spent += dt
         rounds += 1
         if bar is not None:  # tqdm redraws at most every 0.1 s, so a fast call is not slowed
-            bar.update(1 if iters is not None else min(spent, seconds) - min(before, seconds))
+            bar.update(1 if iters is not None else min(spent, seconds) - min(spent_before, seconds))
     if bar is not None:
         bar.close()
     return {name: Stats(v) for name, v in lat.items()}
