@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 __all__ = ["Model", "SpecError", "__version__", "load", "loads"]
+_LAZY = {"SpecError": "archspec.errors", "Model": "archspec.model", "load": "archspec.model",
+         "loads": "archspec.model"}  # imported on first use, so that `archspec.cli` can set up first
 
 if TYPE_CHECKING:
     from archspec.errors import SpecError
     from archspec.model import Model, load, loads
+else:
+    def __getattr__(name: str) -> object:
+        if name not in _LAZY:
+            raise AttributeError(f"module 'archspec' has no attribute {name!r}")
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # found directly from now on
+        return value
 
 
-def __getattr__(name: str) -> Any:
-    """The API is imported on first use, so that `archspec.cli` can set itself up first."""
-    if name == "SpecError":
-        from archspec.errors import SpecError
-
-        return SpecError
-    if name in ("Model", "load", "loads"):
-        from archspec import model
-
-        return getattr(model, name)
-    raise AttributeError(f"module 'archspec' has no attribute {name!r}")
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

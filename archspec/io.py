@@ -64,19 +64,22 @@ def write_atomic(path: str | Path, data: bytes) -> None:
 class SyncBehind:
     """Writes to `f`, and every SYNC_EVERY bytes starts flushing what is written to disk on a
     background thread (one at a time), so the disk works while the writer still computes and the
-    fsync that ends an atomic write finds little left to do. Use it as a context manager: leaving
-    it waits for the flush in flight, before `f` may be closed."""
+    fsync that ends an atomic write finds little left to do. A flush's error (EIO, ENOSPC) is
+    raised by the next write or on leaving. Use it as a context manager: leaving it waits for the
+    flush in flight, before `f` may be closed."""
 
     def __init__(self, f: BinaryIO, every: int = SYNC_EVERY) -> None:
         self.f, self.every, self.unsynced = f, every, 0
         self._flush: threading.Thread | None = None
+        self._error: OSError | None = None
 
     def write(self, data: bytes | memoryview) -> int:
+        self._raise()
         n = self.f.write(data)
         self.unsynced += n
         if self.unsynced >= self.every and (self._flush is None or not self._flush.is_alive()):
             self.f.flush()
-            self._flush = threading.Thread(target=os.fdatasync, args=(self.f.fileno(),), daemon=True)
+            self._flush = threading.Thread(target=self._sync, daemon=True)
             self._flush.start()
             self.unsynced = 0
         return n
@@ -87,9 +90,21 @@ class SyncBehind:
     def seek(self, offset: int) -> int:
         return self.f.seek(offset)
 
+    def _sync(self) -> None:
+        try:
+            os.fdatasync(self.f.fileno())
+        except OSError as e:  # the writer's thread raises it
+            self._error = e
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
     def __enter__(self) -> SyncBehind:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
         if self._flush is not None:
             self._flush.join()
+        if kind is None:  # else that error is the one to report
+            self._raise()

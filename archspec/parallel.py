@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -17,6 +18,7 @@ import numpy as np
 
 T = TypeVar("T")
 R = TypeVar("R")
+WORKER = "archspec-pool"  # the name prefix of the pool's threads
 _pool: ThreadPoolExecutor | None = None
 
 
@@ -24,14 +26,16 @@ def pool() -> ThreadPoolExecutor:
     """The process's worker threads, one per core, started on first use."""
     global _pool
     if _pool is None:
-        _pool = ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="archspec")
+        _pool = ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix=WORKER)
     return _pool
 
 
 def pmap(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
-    """[fn(x) for x in items], in order, computed on the pool."""
+    """[fn(x) for x in items], in order, computed on the pool (serially when called from one of its
+    threads, which would otherwise wait for work queued behind itself)."""
     items = list(items)
-    if len(items) <= 1 or (os.cpu_count() or 1) == 1:
+    on_worker = threading.current_thread().name.startswith(WORKER)
+    if len(items) <= 1 or (os.cpu_count() or 1) == 1 or on_worker:
         return [fn(x) for x in items]
     return list(pool().map(fn, items))
 
@@ -39,15 +43,24 @@ def pmap(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
 class Deferred:
     """An array a pool thread is computing: `shape` and `dtype` now, the values from `result()`.
 
-    It is the future's result, or with `key` the item `key` of it (one job can draw several arrays).
-    A deferred array has one consumer: `then` hands the array on to a function, which may change it
-    in place, and leaves this object spent, so no one reads the array before or after the change.
+    It is the result of a job on the pool, or with `key` the item `key` of it (one job can draw
+    several arrays). A deferred array has one consumer: `then` hands the array on to a function,
+    which may change it in place, and leaves this object spent, so that no one reads the array
+    before or after the change.
     """
 
-    def __init__(self, future: Future, shape: tuple[int, ...], dtype: Any, key: str | None = None) -> None:
+    def __init__(self, future: Future, shape: tuple[int, ...], dtype: Any, key: str | None = None,
+                 job: Future | None = None) -> None:
         self._future: Future | None = future
         self._key = key
+        self._job = future if job is None else job  # the pool job it comes from, to cancel
         self.shape, self.dtype = tuple(shape), np.dtype(dtype)
+
+    @classmethod
+    def submit(cls, fn: Callable[[], Any], shapes: dict[str, tuple[int, ...]], dtype: Any) -> dict[str, Deferred]:
+        """Run fn() on the pool; it returns a dict of arrays of these shapes, one Deferred each."""
+        job = pool().submit(fn)
+        return {k: cls(job, shape, dtype, k) for k, shape in shapes.items()}
 
     @property
     def nbytes(self) -> int:
@@ -59,12 +72,11 @@ class Deferred:
 
     def result(self) -> np.ndarray:
         """The array, once computed; an error raised computing it is raised here."""
-        if self._future is None:
-            raise RuntimeError("this deferred array was handed on by then()")
-        return self._value(self._future)
+        return self._value(self._live())
 
     def then(self, fn: Callable[[np.ndarray], np.ndarray], dtype: Any = None) -> Deferred:
-        """fn(array), of the same shape, computed by the thread that finishes this array."""
+        """fn(array), of the same shape. It runs on the thread that finishes this array (on the
+        caller's at once if it is finished already), so it must not wait for the pool."""
         out: Future = Future()
 
         def chain(done: Future) -> None:
@@ -73,11 +85,18 @@ class Deferred:
             except BaseException as e:  # raised to whoever asks for the result
                 out.set_exception(e)
 
-        source, self._future = self._future, None
-        if source is None:
-            raise RuntimeError("this deferred array was handed on by then()")
+        source, self._future = self._live(), None
         source.add_done_callback(chain)
-        return Deferred(out, self.shape, self.dtype if dtype is None else dtype)
+        return Deferred(out, self.shape, self.dtype if dtype is None else dtype, job=self._job)
+
+    def cancel(self) -> None:
+        """Drop the job that computes this array, unless it has started."""
+        self._job.cancel()
+
+    def _live(self) -> Future:
+        if self._future is None:
+            raise RuntimeError("this deferred array was handed on by then()")
+        return self._future
 
     def _value(self, done: Future) -> np.ndarray:
         a = done.result() if self._key is None else done.result()[self._key]
@@ -89,6 +108,17 @@ class Deferred:
         return f"Deferred(shape={self.shape}, dtype={self.dtype})"
 
 
-def resolve(a: np.ndarray | Deferred) -> np.ndarray:
+Array = np.ndarray | Deferred  # a weight: computed, or being computed
+
+
+def resolve(a: Array) -> np.ndarray:
     """The array of an array or a deferred one."""
     return a.result() if isinstance(a, Deferred) else a
+
+
+def cancel(arrays: Iterable[Any]) -> None:
+    """Drop the jobs of the deferred arrays among `arrays` that have not started (a failed compile
+    does not wait for weights it will not write)."""
+    for a in arrays:
+        if isinstance(a, Deferred):
+            a.cancel()

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from archspec.parallel import Deferred, pmap, pool
+from archspec.parallel import Array, Deferred, pmap
 
 if TYPE_CHECKING:
     from archspec.ir import Graph, Node
@@ -52,7 +52,7 @@ def node_rng(seed: int, name: str) -> np.random.Generator:
 
 
 def init_weights(graph: Graph, seed: int = 0, nodes: Iterable[Node] | None = None,
-                 defer: bool = False) -> dict[str, Any]:
+                 defer: bool = False) -> dict[str, Array]:
     """Seeded initial weights and buffers of `nodes` (default: every node of the train graph).
     Nodes are drawn in parallel; each has its own generator, so the values do not depend on it.
     With `defer`, nodes of DEFER_BYTES or more come back at once as `Deferred` arrays drawn on the
@@ -64,14 +64,13 @@ def init_weights(graph: Graph, seed: int = 0, nodes: Iterable[Node] | None = Non
 
     if not defer:
         return {f"{n.name}.{k}": v for n, arrays in zip(todo, pmap(draw, todo)) for k, v in arrays.items()}
-    out: dict[str, Any] = {}
+    out: dict[str, Array] = {}
     for n in todo:
-        shapes = n.weights | n.buffers
+        shapes = n.weights | n.buffers  # every weight and buffer is float32 (4 bytes)
         if 4 * sum(math.prod(s) for s in shapes.values()) < DEFER_BYTES:
             out |= {f"{n.name}.{k}": v for k, v in draw(n).items()}
         else:
-            job = pool().submit(draw, n)
-            out |= {f"{n.name}.{k}": Deferred(job, s, np.float32, k) for k, s in shapes.items()}
+            out |= {f"{n.name}.{k}": v for k, v in Deferred.submit(lambda n=n: draw(n), shapes, np.float32).items()}
     return out
 
 
@@ -80,9 +79,10 @@ def expected(nodes: Iterable[Node]) -> dict[str, tuple[int, ...]]:
     return {f"{n.name}.{k}": tuple(s) for n in nodes for k, s in (n.weights | n.buffers).items()}
 
 
-def check_weights(graph: Graph, weights: dict[str, np.ndarray], nodes: Iterable[Node]) -> dict[str, np.ndarray]:
-    """The float32 arrays `nodes` need. Keys of other nodes of `graph` (a train-only head) may be
-    present; keys of no node, missing keys and wrong shapes are errors, all named in one message."""
+def check_weights(graph: Graph, weights: Mapping[str, Any], nodes: Iterable[Node]) -> dict[str, Array]:
+    """The float32 arrays `nodes` need (deferred ones as they are). Keys of other nodes of `graph` (a
+    train-only head) may be present; keys of no node, missing keys and wrong shapes are errors, all
+    named in one message."""
     need = expected(nodes)
     check_fit(need, weights, expected(graph.nodes.values()), "the graph", f" (no such weight in {graph.name})")
     return {k: v if isinstance(v := weights[k], Deferred) else np.asarray(v, dtype=np.float32) for k in need}

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import onnx
 from onnx_cases import all_ops, session
-from procs import heavy_imports
+from procs import heavy_imports, run_cli
 
+import archspec
 from archspec.cli import main
 from archspec.weights import init_weights, save_weights
 
@@ -32,6 +33,15 @@ def test_the_example_in_docs_is_what_compile_prints(tmp_path, capsys, monkeypatc
     monkeypatch.chdir(tmp_path)
     assert main(example[1].split()) == 0
     assert capsys.readouterr().out == example[2]
+
+
+def test_the_program_writes_what_the_api_compiles(tmp_path):
+    """`python -m archspec compile` (which ends without the interpreter's teardown) prints all its
+    output and leaves the whole file."""
+    out = tmp_path / "r18.onnx"
+    r = run_cli("compile", "resnet18", "--input", "3x64x64", "-o", str(out))
+    assert r.returncode == 0 and r.stdout.splitlines()[1].startswith(f"wrote {out} (")
+    assert out.read_bytes() == archspec.load("resnet18", (3, 64, 64)).to_onnx().SerializeToString()
 
 
 def test_options_reach_the_model(tmp_path, capsys):

@@ -48,6 +48,21 @@ def test_a_failed_write_leaves_no_file_and_keeps_an_old_one(tmp_path, resnet18, 
     assert old.read_bytes() == b"previous model"
 
 
+def test_a_failed_background_flush_fails_the_write(tmp_path, resnet18, monkeypatch):
+    """A disk error seen by the flush that runs behind the writer (every 16 MB) is raised, and the
+    file is removed, not renamed into place."""
+    import errno
+    import os
+
+    def fail(fd):
+        raise OSError(errno.EIO, "I/O error")
+
+    monkeypatch.setattr(os, "fdatasync", fail)
+    with pytest.raises(OSError, match="I/O error"):
+        resnet18.save_onnx(tmp_path / "r18.onnx")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_weight_that_fails_to_draw_leaves_no_file(tmp_path, resnet18, monkeypatch):
     """Weights are drawn while the file is written: an error drawing a late one (layer4, after 20
     MB of the file) reaches the caller, and the half-written file is removed."""
@@ -173,6 +188,29 @@ def test_passes_one_by_one():
     x = np.random.default_rng(2).standard_normal((2, *model.input_shape)).astype(np.float32)
     ref = run(model.to_onnx(mode="train", weights=w), x)["probs"]
     assert scale_diff(run(model.to_onnx(weights=w), x)["probs"], ref) < 1e-5
+
+
+def test_folding_deferred_weights_equals_folding_arrays():
+    """The compile's own draws are folded in place as they come (Deferred); given arrays are copied.
+    With non-trivial BN statistics both give the same bits."""
+    from concurrent.futures import Future
+
+    from archspec.parallel import Deferred, resolve
+
+    def deferred(a):
+        done = Future()
+        done.set_result(a.copy())
+        return Deferred(done, a.shape, a.dtype)
+
+    model = all_ops()
+    g, w = passes.apply(remove_dropout, *passes.apply(drop_train_only, model.graph, realistic(model)))
+    lazy = {k: deferred(v) if v.ndim == 4 else v for k, v in w.items()}
+    g1, w1, _ = fold_bn.run(g, w)
+    g2, w2, _ = fold_bn.run(g, lazy)
+    assert list(g1.nodes) == list(g2.nodes) and w1.keys() == w2.keys()
+    assert any(isinstance(v, Deferred) for v in w2.values())
+    for k, v in w1.items():
+        assert np.array_equal(resolve(w2[k]), v), k
 
 
 def test_bn_is_not_folded_into_a_conv_read_elsewhere():

@@ -50,9 +50,13 @@ def parser(only: str | None = None) -> argparse.ArgumentParser:
 def entry() -> NoReturn:
     """The `archspec` program. A quick command exits at once when done, as mypy does: tearing down
     the interpreter (numpy, pydantic and their objects) would add 70 ms, a tenth of a compile. Its
-    files are closed and synced by then, and no other thread has work left."""
+    files are closed and synced by then; draws that a failed compile left queued are dropped. Under
+    a profiler or coverage, which write their data at exit, it exits normally."""
+    command = sys.argv[1] if len(sys.argv) > 1 else None
+    if command == "compile":  # numpy's BLAS threads would spin for a tenth of a second on start-up,
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # taking a core from drawing the weights
     rc = main()
-    if sys.argv[1:2] and sys.argv[1] in QUICK:
+    if command in QUICK and sys.gettrace() is None and sys.getprofile() is None:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more to say
                 stream.flush()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 
@@ -27,9 +26,6 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    # numpy's BLAS threads would spin for a tenth of a second on start-up, taking a core from the
-    # threads that draw the weights; a compile does no linear algebra
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from archspec import load
     from archspec.cli import EXIT_SPEC, UsageError, parse_input
     from archspec.onnx_backend import DEFAULT_OPSET, CompileError

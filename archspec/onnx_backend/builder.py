@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from archspec.onnx_backend import proto
+from archspec.parallel import Array
 
 if TYPE_CHECKING:
     from archspec.ir import Graph, Node
@@ -23,13 +24,13 @@ if TYPE_CHECKING:
 class Builder:
     INT64_MAX = int(np.iinfo(np.int64).max)  # "to the end" for Slice
 
-    def __init__(self, graph: Graph, weights: dict[str, np.ndarray], values: dict[str, str], opset: int):
+    def __init__(self, graph: Graph, weights: dict[str, Array], values: dict[str, str], opset: int):
         self.graph = graph
         self.weights = weights
         self.values = values  # IR node name -> ONNX value name
         self.opset = opset
         self.nodes: list[bytes] = []  # encoded NodeProtos
-        self.inits: dict[str, np.ndarray] = {}
+        self.inits: dict[str, Array] = {}
         self._names: set[str] = set(values.values())  # every value name, to catch a clash early
 
     def in_shape(self, node: Node, i: int = 0) -> Shape:

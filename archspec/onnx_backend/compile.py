@@ -18,6 +18,7 @@ from archspec.onnx_backend.metadata import metadata
 from archspec.onnx_backend.passes import drop_train_only
 from archspec.onnx_backend.passes.drop_train_only import live_nodes
 from archspec.onnx_backend.save import EXTERNAL_DATA_THRESHOLD, save_model
+from archspec.parallel import Array, cancel
 from archspec.weights import check_weights, init_weights, load_weights
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 MIN_OPSET = 13
 DEFAULT_OPSET = 17  # run by onnxruntime >= 1.12 (2022) and every runtime since
 MODES = ("deploy", "train")
-Weights = dict[str, np.ndarray] | str | Path | None
+Weights = dict[str, np.ndarray] | str | Path | None  # given arrays, a file, or drawn from the seed
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,14 @@ def compile_model(model: Model, *, weights: Weights = None, seed: int = 0, **opt
         arrays, desc = weights, "given"
     else:
         arrays, desc = load_weights(weights), Path(weights).name
-    arrays = check_weights(model.graph, arrays, live)
+    try:
+        return _passes_and_emit(model, graph, check_weights(model.graph, arrays, live), opts, desc)
+    except BaseException:
+        cancel(arrays.values())  # a failed compile does not wait for weights it will not write
+        raise
+
+
+def _passes_and_emit(model: Model, graph: Graph, arrays: dict[str, Array], opts: Options, desc: str) -> Compiled:
     if opts.mode == "deploy":
         graph, arrays = passes.deploy(graph, arrays, opts.fold_bn, train_only_dropped=True)
     dims = _free_hw_dims(model, graph) if opts.dynamic_hw else _io_dims(graph)

@@ -15,7 +15,7 @@ from archspec.onnx_backend import proto
 from archspec.onnx_backend.builder import Builder
 from archspec.onnx_backend.metadata import META_VERSION
 from archspec.onnx_backend.proto import bytes_field, int_field, key, str_field, varint
-from archspec.parallel import Deferred, resolve
+from archspec.parallel import Array, Deferred, resolve
 
 if TYPE_CHECKING:
     import onnx
@@ -25,7 +25,7 @@ GRAPH, INITIALIZER, RAW_DATA = 7, 5, 9  # ModelProto.graph, GraphProto.initializ
 
 
 class Writer(Protocol):
-    def write(self, data: bytes | memoryview, /) -> int: ...
+    def write(self, data: bytes | memoryview | np.ndarray, /) -> int: ...
 
 
 class CompileError(ValueError):
@@ -42,7 +42,7 @@ class Compiled:
 
     model_head: bytes
     graph_head: bytes
-    tensors: dict[str, tuple[bytes, np.ndarray | Deferred]]  # name -> (TensorProto fields before raw_data, values)
+    tensors: dict[str, tuple[bytes, Array]]  # name -> (TensorProto fields before raw_data, values)
     graph_tail: bytes
     model_tail: bytes
 
@@ -53,7 +53,7 @@ class Compiled:
     def write(self, f: Writer, external: dict[str, bytes] | None = None) -> None:
         """The ModelProto encoding; tensors named in `external` get those fields instead of raw_data."""
         external = external or {}
-        parts: list[tuple[bytes, np.ndarray | Deferred | None]] = []
+        parts: list[tuple[bytes, Array | None]] = []
         for name, (head, a) in self.tensors.items():
             if name in external:
                 parts.append((bytes_field(INITIALIZER, head + external[name]), None))
@@ -96,7 +96,7 @@ def value_names(graph: Graph) -> tuple[dict[str, str], list[tuple[str, str]]]:
     return values, identities
 
 
-def emit(graph: Graph, weights: dict[str, np.ndarray], *, opset: int, batch: int | str, fp16: bool,
+def emit(graph: Graph, weights: dict[str, Array], *, opset: int, batch: int | str, fp16: bool,
          io_dims: dict[str, Dims], metadata: dict[str, str], doc: str = "") -> Compiled:
     """The model of `graph`. `io_dims` gives the per-sample dims of the input and output nodes."""
     values, identities = value_names(graph)
@@ -124,7 +124,7 @@ def emit(graph: Graph, weights: dict[str, np.ndarray], *, opset: int, batch: int
     return Compiled(model_head, graph_head, tensors, graph_tail, model_tail)
 
 
-def _cast(a: np.ndarray | Deferred, fp16: bool) -> np.ndarray | Deferred:
+def _cast(a: Array, fp16: bool) -> Array:
     """C order and little-endian, as ONNX stores raw data; float32 -> float16 for fp16 models."""
     dtype = np.dtype(np.float16 if fp16 and a.dtype == np.float32 else a.dtype).newbyteorder("<")
     if isinstance(a, Deferred):

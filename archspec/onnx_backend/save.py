@@ -10,7 +10,7 @@ import numpy as np
 from archspec.io import SyncBehind, atomic_path
 from archspec.onnx_backend.emit import Compiled
 from archspec.onnx_backend.proto import external
-from archspec.parallel import resolve
+from archspec.parallel import cancel, resolve
 
 EXTERNAL_DATA_THRESHOLD = 2_000_000_000  # bytes of tensors; protobuf cannot encode 2 GiB
 EXTERNAL_MIN_TENSOR = 1024  # smaller tensors stay inline
@@ -20,7 +20,14 @@ ALIGN = 4096  # tensor offsets in the data file, so runtimes can map them page b
 def save_model(model: Compiled, path: str | Path, external_threshold: int = EXTERNAL_DATA_THRESHOLD) -> Path:
     """Write the model to `path` (its large tensors to `<path>.data` when all tensors together exceed
     the threshold). A failure leaves no new file and an existing one untouched."""
-    path = Path(path)
+    try:
+        return _save(model, Path(path), external_threshold)
+    except BaseException:
+        cancel(a for _, a in model.tensors.values())  # no waiting for weights that will not be written
+        raise
+
+
+def _save(model: Compiled, path: Path, external_threshold: int) -> Path:
     if model.nbytes <= external_threshold:
         with atomic_path(path) as tmp, open(tmp, "wb") as f, SyncBehind(f) as out:
             model.write(out)

@@ -77,8 +77,8 @@ def time_interleaved(fns: dict[str, Callable[[], Any]], warmup: int = 5, iters: 
     """Time each function of `fns` in rounds of rotating order: `warmup` untimed rounds, then `iters`
     rounds, or rounds until `seconds` of timed calls have passed (at least one round).
     The i-th latency of every function comes from round i, so per-round ratios pair them.
-    `before`, when given, runs untimed before each call (e.g. `os.sync`, so that a process does not
-    pay for writing out the files the previous one left in the page cache).
+    `before`, when given, runs untimed before each timed call (e.g. `os.sync`, so that a process does
+    not pay for writing out the files the previous one left in the page cache).
     """
     if (iters is None) == (seconds is None):
         raise ValueError("give exactly one of iters and seconds")

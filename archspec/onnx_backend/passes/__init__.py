@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from types import ModuleType
 
-import numpy as np
-
 from archspec.ir import Graph
 from archspec.onnx_backend.passes import drop_train_only, fold_bn, remove_dropout
+from archspec.parallel import Array
 
 
-def deploy(graph: Graph, weights: dict[str, np.ndarray], fold: bool = True,
-           train_only_dropped: bool = False) -> tuple[Graph, dict[str, np.ndarray]]:
+def deploy(graph: Graph, weights: dict[str, Array], fold: bool = True,
+           train_only_dropped: bool = False) -> tuple[Graph, dict[str, Array]]:
     """Train-only outputs dropped (unless `train_only_dropped`: done already), dropout removed,
     BN folded into convs (when `fold`)."""
     for p in (*(() if train_only_dropped else (drop_train_only,)), remove_dropout, *((fold_bn,) if fold else ())):
@@ -21,7 +20,7 @@ def deploy(graph: Graph, weights: dict[str, np.ndarray], fold: bool = True,
     return graph, weights
 
 
-def apply(p: ModuleType, graph: Graph, weights: dict[str, np.ndarray]) -> tuple[Graph, dict[str, np.ndarray]]:
+def apply(p: ModuleType, graph: Graph, weights: dict[str, Array]) -> tuple[Graph, dict[str, Array]]:
     """Run the pass `p`, then lint its graph."""
     graph, weights, _ = p.run(graph, weights)
     problems = graph.lint()

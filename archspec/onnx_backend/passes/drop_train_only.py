@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from archspec.ir import Graph, Node, Output
 from archspec.onnx_backend.passes.rewire import bypass
+from archspec.parallel import Array
 from archspec.weights import expected
 
 
@@ -24,7 +23,7 @@ def eval_outputs(graph: Graph) -> list[Output]:
     return [o for o in graph.outputs if not o.train_only]
 
 
-def run(graph: Graph, weights: dict[str, np.ndarray]) -> tuple[Graph, dict[str, np.ndarray], bool]:
+def run(graph: Graph, weights: dict[str, Array]) -> tuple[Graph, dict[str, Array], bool]:
     outputs = eval_outputs(graph)
     live = {n.name for n in live_nodes(graph, outputs)}
     dead = [n for n in graph.nodes.values() if n.name not in live]

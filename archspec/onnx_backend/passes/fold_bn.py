@@ -15,24 +15,24 @@ one reader, the BN, and is not a graph output. s and b' are computed in float64,
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 import numpy as np
 
 from archspec.ir import Graph, Node
 from archspec.onnx_backend.passes.rewire import bypass, uses
-from archspec.parallel import Deferred, resolve
+from archspec.parallel import Array, Deferred, resolve
 
 
-def run(graph: Graph, weights: dict[str, Any]) -> tuple[Graph, dict[str, Any], bool]:
+def run(graph: Graph, weights: dict[str, Array]) -> tuple[Graph, dict[str, Array], bool]:
     readers = uses(graph)
     pairs = [(graph.nodes[bn.inputs[0]], bn) for bn in graph.nodes.values() if bn.op == "bn"]
     pairs = [(conv, bn) for conv, bn in pairs if conv.op == "conv" and readers[conv.name] == 1]
     weights, drop, swap = dict(weights), {}, {}
     for conv, bn in pairs:
         w, b = _fold(weights, conv, bn)
-        for key in (f"{conv.name}.bias", *(f"{bn.name}.{k}" for k in (*bn.weights, *bn.buffers))):
-            weights.pop(key, None)
+        for k in (*bn.weights, *bn.buffers):
+            del weights[f"{bn.name}.{k}"]
+        weights.pop(f"{conv.name}.bias", None)
         weights[f"{conv.name}.weight"] = w
         kept = {"weight": conv.weights["weight"]}
         if b.any():
@@ -43,7 +43,7 @@ def run(graph: Graph, weights: dict[str, Any]) -> tuple[Graph, dict[str, Any], b
     return (bypass(graph, drop, swap), weights, True) if drop else (graph, weights, False)
 
 
-def _fold(weights: dict[str, Any], conv: Node, bn: Node) -> tuple[np.ndarray | Deferred, np.ndarray]:
+def _fold(weights: dict[str, Array], conv: Node, bn: Node) -> tuple[Array, np.ndarray]:
     def get(node: Node, local: str, default: float | None = None) -> np.ndarray:
         key = f"{node.name}.{local}"
         return np.asarray(resolve(weights[key]) if default is None or key in weights else default, np.float64)
