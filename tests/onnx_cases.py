@@ -1,8 +1,9 @@
-"""Shared by the ONNX tests: a small spec that uses every op of the registry, and helpers."""
+"""Shared by the ONNX tests (the every-op spec is the torch tests' too): cases and helpers."""
 
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -11,75 +12,12 @@ import onnxruntime as ort
 import archspec
 from archspec.loader import builtin_names
 
-# Every registry op, and the lowering paths that differ: BN folded into a conv with and without
-# bias, BN without affine, BN on a flat tensor (kept), odd and even LRN, trainable and fixed ELU,
-# Softplus with beta and a low threshold, a 3-input add, ceil-mode pools, adaptive pools that
-# divide and do not, a train-only head.
-ALL_OPS = """
-archspec: 1
-name: allops
-input: {name: x, shape: [3, 21, 19]}
-output: probs
-blocks:
-  add3:
-    graph:
-      - {name: a, conv: {out: 16, kernel: 1, bias: false}, from: in}
-      - {name: b, tanh: {}, from: in}
-      - {name: c, sigmoid: {}, from: in}
-      - {name: sum, add: {}, from: [a, b, c]}
-  branches:
-    graph:
-      - {name: soft, seq: [conv: {out: 6, kernel: 1}, softplus: {beta: 2.0, threshold: 5.0}], from: in}
-      - {name: avg, seq: [avgpool: {kernel: 3, stride: 1, pad: 1, count_include_pad: false},
-                          elu: {a: 0.5, trainable: false}], from: in}
-      - {name: plain, seq: [conv: {out: 4, kernel: 1}, softplus], from: in}
-      - {name: pad, channel_pad: {out: 19}, from: in}
-      - {name: keep, identity: {}, from: in}
-      - {name: cat, concat: {}, from: [soft, avg, plain, pad, keep]}
-layers:
-  - conv: {out: 8, kernel: [3, 5], pad: [1, 2, 2, 1], name: stem}
-  - bn: {name: stem_bn}
-  - leaky_relu: 0.1
-  - maxpool: {kernel: 3, stride: 2, ceil_mode: true, name: pool1}
-  - lrn: {size: 5, alpha: 0.001, beta: 0.75, k: 2.0}
-  - lrn: {size: 4, alpha: 0.01, name: lrn_even}
-  - residual:
-      name: res1
-      body:
-        - conv: {out: 8, kernel: 3, pad: 1, groups: 4, bias: false}
-        - bn: {affine: false, eps: 0.001}
-        - elu
-        - conv: {out: 8, kernel: 3, pad: 2, dilation: 2}
-      scale: 0.2
-      after: {shifted_relu: 0.5}
-  - residual:
-      name: down
-      body:
-        - conv: {out: 16, kernel: 3, stride: 2, pad: 1, bias: false}
-        - bn
-        - relu
-      shortcut: [channel_pad: {out: 16, stride: 2}]
-  - add3: {name: mix}
-  - branches: {name: branches}
-  - avgpool: {kernel: 2, ceil_mode: true, name: pool2}
-  - dropout: 0.3
-  - global_avgpool
-  - flatten
-  - linear: {out: 10, name: fc}
-  - bn: {name: head_bn}
-  - softmax
-outputs:
-  - name: aux
-    from: mix.sum
-    train_only: true
-    layers: [adaptive_avgpool: [3, 5], adaptive_avgpool: [2, 2], global_avgpool, flatten, dropout: 0.2,
-             linear: {out: 5, bias: false}]
-"""
+EVERY_OP = Path(__file__).parent / "every_op.yaml"  # every op, and the lowering paths that differ
 
 
 @cache
-def all_ops() -> archspec.Model:
-    return archspec.loads(ALL_OPS, name="allops.yaml")
+def every_op() -> archspec.Model:
+    return archspec.load(EVERY_OP)
 
 
 def specs() -> list[str]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from onnx_cases import all_ops, session
+from onnx_cases import every_op, session
 from procs import heavy_imports, run_cli
 
 import archspec
@@ -63,7 +63,7 @@ def test_errors_exit_codes_and_no_file(tmp_path, capsys):
     assert "opset 12 is not supported" in capsys.readouterr().err
     assert main(["compile", "lenet5", "-o", str(out), "--dynamic-hw"]) == 2
     assert "depend on the input size" in capsys.readouterr().err
-    w = init_weights(all_ops().graph)
+    w = init_weights(every_op().graph)
     bad = save_weights(tmp_path / "w.npz", w)
     assert main(["compile", "lenet5", "-o", str(out), "--weights", str(bad)]) == 1
     assert "missing 'c1.weight' [6, 1, 5, 5]" in capsys.readouterr().err

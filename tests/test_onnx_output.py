@@ -8,7 +8,7 @@ import json
 import numpy as np
 import onnx
 import pytest
-from onnx_cases import all_ops, realistic, run, scale_diff, session
+from onnx_cases import every_op, realistic, run, scale_diff, session
 
 import archspec
 from archspec.loader import BUILTIN_DIR
@@ -27,7 +27,7 @@ def test_same_spec_and_seed_give_the_same_bytes(tmp_path, resnet18):
     # archspec's own encoder writes protobuf's canonical encoding: onnx parses and re-encodes it unchanged
     assert a.read_bytes() == resnet18.to_onnx(seed=3).SerializeToString()
     for mode in ("deploy", "train"):
-        data = all_ops().save_onnx(tmp_path / f"all-{mode}.onnx", mode=mode, fp16=mode == "train").read_bytes()
+        data = every_op().save_onnx(tmp_path / f"all-{mode}.onnx", mode=mode, fp16=mode == "train").read_bytes()
         assert onnx.load_from_string(data).SerializeToString() == data
 
 
@@ -169,21 +169,21 @@ def test_bad_options(resnet18):
 
 
 def test_passes_one_by_one():
-    model = all_ops()
+    model = every_op()
     g, w = model.graph, realistic(model)
     g1, w1, changed = drop_train_only.run(g, w)
-    assert changed and [o.name for o in g1.outputs] == ["probs"] and not g1.lint()
-    assert not any(n.startswith("aux.") for n in g1.nodes) and "aux.5.weight" not in w1
+    assert changed and [o.name for o in g1.outputs] == ["logits", "probs"] and not g1.lint()
+    assert not any(n.startswith("aux.") for n in g1.nodes) and "aux.fc.weight" not in w1
     g2, w2, changed = remove_dropout.run(g1, w1)
-    assert changed and "11" not in g2.nodes and g2.nodes["12"].inputs == ["pool2"] and not g2.lint()
+    assert changed and "19" not in g2.nodes and g2.nodes["fc2"].inputs == ["18"] and not g2.lint()
     g3, w3, changed = fold_bn.run(g2, w2)
     assert changed and not g3.lint()
-    # folded: stem (conv with bias), res1.0 (BN without affine), down.0; kept: head_bn (after linear)
-    assert {n for n in g2.nodes if n not in g3.nodes} == {"stem_bn", "res1.1", "down.1"}
-    assert g3.nodes["res1.0"].params.bias and g3.nodes["res1.0"].weights["bias"] == (8,)
-    assert "head_bn" in g3.nodes and g3.nodes["res1.2"].inputs == ["res1.0"]
+    # folded: stem_bn (into a conv with bias), res.bn (no affine, into a conv without); kept: fc_bn (after linear)
+    assert {n for n in g2.nodes if n not in g3.nodes} == {"stem_bn", "res.bn"}
+    assert g3.nodes["res.conv"].params.bias and g3.nodes["res.conv"].weights["bias"] == (16,)
+    assert "fc_bn" in g3.nodes and g3.nodes["res.2"].inputs == ["res.conv"] and g3.nodes["act"].inputs == ["stem"]
     assert fold_bn.run(g3, w3)[2] is False and remove_dropout.run(g3, w3)[2] is False
-    assert g.nodes["res1.0"].params.bias is False and "stem_bn" in g.nodes  # inputs untouched
+    assert g.nodes["res.conv"].params.bias is False and "stem_bn" in g.nodes  # inputs untouched
     # the folded conv equals conv then BN on a random input
     x = np.random.default_rng(2).standard_normal((2, *model.input_shape)).astype(np.float32)
     ref = run(model.to_onnx(mode="train", weights=w), x)["probs"]
@@ -202,7 +202,7 @@ def test_folding_deferred_weights_equals_folding_arrays():
         done.set_result(a.copy())
         return Deferred(done, a.shape, a.dtype)
 
-    model = all_ops()
+    model = every_op()
     g, w = passes.apply(remove_dropout, *passes.apply(drop_train_only, model.graph, realistic(model)))
     lazy = {k: deferred(v) if v.ndim == 4 else v for k, v in w.items()}
     g1, w1, _ = fold_bn.run(g, w)
