@@ -344,8 +344,7 @@ def test_bench_compare_torch_times_both_backends_on_lenet5(capsys):
 def test_macs_counted_in_a_compiled_graph_equal_the_specs(resnet18):
     from archspec.runtime.load import from_spec
 
-    model = resnet18
-    assert onnx_macs(from_spec(model).proto, (3, 224, 224)) == model.macs == 1_814_073_344
+    assert onnx_macs(from_spec(resnet18).proto, (3, 224, 224)) == resnet18.macs == 1_814_073_344
 
 
 def test_run_a_spec_with_a_weights_file_on_npy_input_equals_torch(capsys, tmp_path: Path):
@@ -371,11 +370,10 @@ def test_run_a_spec_with_a_weights_file_on_npy_input_equals_torch(capsys, tmp_pa
 
 
 def test_compare_torch_on_an_onnx_file_takes_its_weights_unless_bn_is_folded(capsys, tmp_path: Path, resnet18):
-    model = resnet18
-    model.save_onnx(tmp_path / "folded.onnx")
+    resnet18.save_onnx(tmp_path / "folded.onnx")
     rc, out, err = cli(capsys, "bench", str(tmp_path / "folded.onnx"), "--compare", "torch-eager")
     assert rc == 2 and out == "" and "lacks 80 of the torch module's weights (e.g. bn1.weight; BN folded?)" in err
-    model.save_onnx(tmp_path / "train.onnx", mode="train")
+    resnet18.save_onnx(tmp_path / "train.onnx", mode="train")
     rc, out, _ = cli(capsys, "bench", str(tmp_path / "train.onnx"), "--compare", "torch-eager", "--warmup", "0",
                      "--iters", "1", "--json")
     assert rc == 0 and [r["backend"] for r in json.loads(out)["results"]] == ["onnxruntime", "torch-eager"]

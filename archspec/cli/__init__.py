@@ -53,8 +53,8 @@ def entry() -> NoReturn:
     files are closed and synced by then; draws that a failed compile left queued are dropped. Under
     a profiler or coverage, which write their data at exit, it exits normally."""
     command = sys.argv[1] if len(sys.argv) > 1 else None
-    if command == "compile":  # numpy's BLAS threads would spin for a tenth of a second on start-up,
-        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # taking a core from drawing the weights
+    if command == "compile":  # a compile does no linear algebra; numpy's BLAS thread would spin on
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # start-up (0.1 s of CPU under perf)
     rc = main()
     if command in QUICK and sys.gettrace() is None and sys.getprofile() is None:
         for stream in (sys.stdout, sys.stderr):
