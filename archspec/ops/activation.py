@@ -13,18 +13,19 @@ class ReLU(Op):
 
     onnx_op = "Relu"
     name = "relu"
+    family = "activation"
 
     def torch(self, node):
         import torch.nn.functional as F
 
-        from archspec.torch_backend.build import Call
+        from archspec.lowering import Call
 
         return Call(F.relu)
 
     def torch_inplace(self, node):
         import torch
 
-        from archspec.torch_backend.build import Call
+        from archspec.lowering import Call
 
         return Call(torch.relu_)
 
@@ -38,6 +39,7 @@ class LeakyReLU(Op):
     """Leaky ReLU: y = x if x > 0 else slope * x (the lecture's epsilon)."""
 
     name = "leaky_relu"
+    family = "activation"
     Params = LeakyReLUParams
     shorthand = "slope"
 
@@ -59,6 +61,7 @@ class ShiftedReLU(Op):
     """Shifted ReLU: y = max(x, 0) - alpha."""
 
     name = "shifted_relu"
+    family = "activation"
     Params = ShiftedReLUParams
     shorthand = "alpha"
 
@@ -67,7 +70,7 @@ class ShiftedReLU(Op):
                                   ("Sub", "", [b.const(node, "alpha", node.params.alpha)], {})])
 
     def torch(self, node):
-        from archspec.torch_backend.build import Call
+        from archspec.lowering import Call
         from archspec.torch_backend.modules import shifted_relu
 
         return Call(shifted_relu, {"alpha": node.params.alpha})
@@ -83,6 +86,7 @@ class ELU(Op):
     """ELU: y = x if x > 0 else a * (exp(x) - 1); `a` is a learned scalar when trainable."""
 
     name = "elu"
+    family = "activation"
     Params = ELUParams
 
     def onnx(self, node, b) -> None:
@@ -120,6 +124,7 @@ class Softplus(Op):
     """Softplus: y = log(1 + exp(beta * x)) / beta (linear above `threshold`, as PyTorch)."""
 
     name = "softplus"
+    family = "activation"
     Params = SoftplusParams
 
     def onnx(self, node, b) -> None:
@@ -148,11 +153,12 @@ class Sigmoid(Op):
 
     onnx_op = "Sigmoid"
     name = "sigmoid"
+    family = "activation"
 
     def torch(self, node):
         import torch
 
-        from archspec.torch_backend.build import Call
+        from archspec.lowering import Call
 
         return Call(torch.sigmoid)
 
@@ -163,11 +169,12 @@ class Tanh(Op):
 
     onnx_op = "Tanh"
     name = "tanh"
+    family = "activation"
 
     def torch(self, node):
         import torch
 
-        from archspec.torch_backend.build import Call
+        from archspec.lowering import Call
 
         return Call(torch.tanh)
 
@@ -181,6 +188,7 @@ class Softmax(Op):
     """Softmax over `axis`: y_i = exp(x_i) / sum_j exp(x_j)."""
 
     name = "softmax"
+    family = "activation"
     Params = SoftmaxParams
 
     def onnx(self, node, b) -> None:
@@ -195,6 +203,6 @@ class Softmax(Op):
     def torch(self, node):
         import torch
 
-        from archspec.torch_backend.build import Call
+        from archspec.lowering import Call
 
         return Call(torch.softmax, {"dim": node.params.axis})

@@ -25,8 +25,13 @@ class AdaptiveAvgPool(Op):
     """
 
     name = "adaptive_avgpool"
+    family = "pool"
     Params = AdaptiveAvgPoolParams
     shorthand = "out"
+
+    def tied_to_input_size(self, node) -> bool:
+        """Only the 1x1 grid lowers to an op of any size (GlobalAveragePool)."""
+        return tuple(node.shape[1:]) != (1, 1)
 
     def onnx(self, node, b) -> None:
         """1x1: GlobalAveragePool (any size); equal sizes: Identity; sizes that divide: AveragePool;

@@ -43,6 +43,17 @@ class Op:
     onnx_op: ClassVar[str | None] = None  # the ONNX op of a one-to-one lowering without attributes
     # whether autograd reads this op's output in backward: if not, a next op may overwrite it
     backward_reads_output: ClassVar[bool] = True
+    # Traits: what passes, backends and tools ask of an op, instead of matching its name.
+    family: ClassVar[str] = "other"  # drawing family: conv, linear, norm, activation, pool, merge, ...
+    merge: ClassVar[bool] = False  # joins two or more tensors (add, concat)
+    inference_identity: ClassVar[bool] = False  # the identity at inference, removed by deploy (dropout)
+    absorbs_norm: ClassVar[bool] = False  # a following per-channel affine norm folds into its weights (conv)
+    foldable_norm: ClassVar[bool] = False  # a per-channel affine norm that folds into an `absorbs_norm` producer
+
+    def tied_to_input_size(self, node: Any) -> bool:
+        """Whether the lowering is computed for the one input size the node was expanded at
+        (adaptive_avgpool to a grid): such a graph cannot take symbolic H and W."""
+        return False
 
     def shape(self, p: Any, ins: list[Shape]) -> Shape:
         """Output shape (batch excluded). Elementwise by default."""

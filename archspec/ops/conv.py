@@ -38,6 +38,8 @@ class Conv(Op):
     """
 
     name = "conv"
+    family = "conv"
+    absorbs_norm = True
     backward_reads_output = False
     Params = ConvParams
 

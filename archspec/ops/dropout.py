@@ -17,6 +17,7 @@ class Dropout(Op):
     the identity at inference."""
 
     name = "dropout"
+    inference_identity = True
     Params = DropoutParams
     shorthand = "p"
 

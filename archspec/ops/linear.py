@@ -20,6 +20,7 @@ class Linear(Op):
     """Fully connected: y = x W^T + b. Weight (out, in), bias (out,)."""
 
     name = "linear"
+    family = "linear"
     backward_reads_output = False
     Params = LinearParams
 
@@ -72,6 +73,6 @@ class Flatten(Op):
     def torch(self, node):
         import torch
 
-        from archspec.torch_backend.build import Call
+        from archspec.lowering import Call
 
         return Call(torch.flatten, {"start_dim": 1})

@@ -12,6 +12,8 @@ class Add(Op):
     """Elementwise sum of two or more tensors of the same shape."""
 
     name = "add"
+    family = "merge"
+    merge = True
     backward_reads_output = False
     arity = None
 
@@ -27,13 +29,13 @@ class Add(Op):
     def torch(self, node):
         import operator
 
-        from archspec.torch_backend.build import Call
+        from archspec.lowering import Call
 
         return Call(operator.add, fold=True)
 
     def torch_inplace(self, node):
         """body += shortcut (torchvision's `out += identity`), for the two-input residual add."""
-        from archspec.torch_backend.build import Call
+        from archspec.lowering import Call
         from archspec.torch_backend.modules import add_into
 
         return Call(add_into) if len(node.inputs) == 2 else None
@@ -56,6 +58,8 @@ class Concat(Op):
     """Concatenation along `axis` (channels by default) of tensors equal on every other axis."""
 
     name = "concat"
+    family = "merge"
+    merge = True
     backward_reads_output = False
     Params = ConcatParams
     arity = None
@@ -80,7 +84,7 @@ class Concat(Op):
     def torch(self, node):
         import torch
 
-        from archspec.torch_backend.build import Call
+        from archspec.lowering import Call
 
         return Call(torch.cat, {"dim": node.params.axis}, packed=True)
 
@@ -106,7 +110,7 @@ class Scale(Op):
     def torch(self, node):
         import operator
 
-        from archspec.torch_backend.build import Call
+        from archspec.lowering import Call
 
         return Call(operator.mul, args=(node.params.value,))
 
@@ -150,7 +154,7 @@ class ChannelPad(Op):
         return f"->{p.out}, /{p.stride}"
 
     def torch(self, node):
-        from archspec.torch_backend.build import Call
+        from archspec.lowering import Call
         from archspec.torch_backend.modules import channel_pad
 
         return Call(channel_pad, {"out": node.params.out, "stride": node.params.stride})

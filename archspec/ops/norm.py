@@ -21,6 +21,8 @@ class BatchNorm(Op):
     """
 
     name = "bn"
+    family = "norm"
+    foldable_norm = True
     backward_reads_output = False
     Params = BatchNormParams
 
@@ -69,6 +71,7 @@ class LocalResponseNorm(Op):
     """Local response norm (AlexNet 2012): y_c = x_c / (k + alpha/size * sum_{c' near c} x_c'^2)^beta."""
 
     name = "lrn"
+    family = "norm"
     Params = LRNParams
 
     def onnx(self, node, b) -> None:

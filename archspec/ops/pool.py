@@ -66,6 +66,7 @@ class MaxPool(_Pool):
 
     onnx_op = "MaxPool"
     name = "maxpool"
+    family = "pool"
     Params = PoolParams
 
     def torch(self, node):
@@ -87,6 +88,7 @@ class AvgPool(_Pool):
 
     onnx_op = "AveragePool"
     name = "avgpool"
+    family = "pool"
     Params = AvgPoolParams
 
     def torch(self, node):
@@ -108,6 +110,7 @@ class GlobalAvgPool(Op):
 
     onnx_op = "GlobalAveragePool"
     name = "global_avgpool"
+    family = "pool"
 
     def shape(self, p: Params, ins: list[Shape]) -> Shape:
         c, _, _ = need_image(ins, "global_avgpool")

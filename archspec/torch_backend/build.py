@@ -10,31 +10,14 @@ from __future__ import annotations
 import contextlib
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterator
 
 import torch
 from torch import fx, nn
 
 from archspec.ir import Graph, Node
+from archspec.lowering import Call
 from archspec.torch_backend.network import OUTPUTS, TRAIN_ONLY, Network
-
-
-@dataclass(frozen=True)
-class Call:
-    """A stateless lowering: `fn(*inputs, *args, **kwargs)`.
-
-    packed: the inputs go in as one list (torch.cat); fold: a binary `fn` is applied left to
-    right over two or more inputs (add).
-    """
-
-    fn: Callable[..., Any]
-    kwargs: dict[str, Any] = field(default_factory=dict)
-    args: tuple[Any, ...] = ()
-    packed: bool = False
-    fold: bool = False
-
 
 IR_NODE = "archspec_node"  # fx node meta: the IR node it computes (for a folded add, its last step)
 
