@@ -121,7 +121,7 @@ def _free_hw_dims(model: Model, graph: Graph) -> dict[str, Dims]:
             raise CompileError(f"--dynamic-hw: {model.name} takes only {h}x{w} inputs: the weights of "
                                f"'{n.name}' ({n.op}) depend on the input size")
     for n in graph.nodes.values():  # its lowering (kernel or matrices) is computed for one size
-        if n.impl.tied_to_input_size(n):
+        if n.op != "input" and n.impl.tied_to_input_size(n):
             raise CompileError(f"--dynamic-hw: '{n.name}' ({n.op} to {'x'.join(map(str, n.shape[1:]))}) is "
                                f"lowered for the {h}x{w} input only")
     dims: dict[str, Dims] = {graph.input: (c, "H", "W")}
