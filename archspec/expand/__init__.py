@@ -24,8 +24,9 @@ from archspec.spec import SpecFile, validate
 def validate_spec(src: Source) -> SpecFile:
     """The spec file's top level as its Pydantic model; raises SpecError with every problem found."""
     errors = Collector()
-    spec = validate(SpecFile, src.raw, src.raw.pos, errors)
+    spec: SpecFile | None = validate(SpecFile, src.raw, src.raw.pos, errors)
     errors.raise_if_any()
+    assert spec is not None
     return spec
 
 
