@@ -25,18 +25,9 @@ EXPR = {"type": "string", "pattern": r"^\$", "description": "$name or ${expressi
 _FIELD_COMMENT = re.compile(r"^\s+(\w+)\s*:[^#]*#\s*(.+?)\s*$")
 
 
-class _WithExpressions(GenerateJsonSchema):
-    """Lets every number and boolean be written as an expression too; no internal model titles
-    (editors would offer "ConvParams" as a completion); field comments become descriptions."""
-
-    def int_schema(self, schema: Any) -> dict[str, Any]:
-        return {"anyOf": [super().int_schema(schema), EXPR]}
-
-    def float_schema(self, schema: Any) -> dict[str, Any]:
-        return {"anyOf": [super().float_schema(schema), EXPR]}
-
-    def bool_schema(self, schema: Any) -> dict[str, Any]:
-        return {"anyOf": [super().bool_schema(schema), EXPR]}
+class Described(GenerateJsonSchema):
+    """No internal model titles (editors would offer "ConvParams" as a completion); a field's
+    trailing comment becomes its description where it has none (the hover text)."""
 
     def field_title_should_be_set(self, schema: Any) -> bool:
         return False
@@ -49,6 +40,19 @@ class _WithExpressions(GenerateJsonSchema):
             if isinstance(prop, dict) and name in comments:
                 prop.setdefault("description", comments[name])
         return s
+
+
+class _WithExpressions(Described):
+    """Lets every number and boolean be written as an expression too."""
+
+    def int_schema(self, schema: Any) -> dict[str, Any]:
+        return {"anyOf": [super().int_schema(schema), EXPR]}
+
+    def float_schema(self, schema: Any) -> dict[str, Any]:
+        return {"anyOf": [super().float_schema(schema), EXPR]}
+
+    def bool_schema(self, schema: Any) -> dict[str, Any]:
+        return {"anyOf": [super().bool_schema(schema), EXPR]}
 
 
 @cache
@@ -83,7 +87,7 @@ class _Schemas:
 
 def _marks_to_refs(s: Any) -> Any:
     if isinstance(s, dict) and ITEMS_MARK.items() <= s.items():  # pydantic may add a default
-        return ITEMS
+        return {**ITEMS, **{k: v for k, v in s.items() if k == "description"}}
     if isinstance(s, dict):
         return {k: _marks_to_refs(v) for k, v in s.items()}
     if isinstance(s, list):
@@ -148,4 +152,4 @@ def json_schema() -> dict[str, Any]:
             "$id": "https://archspec.dev/schema/spec-1.json", "title": "archspec spec", **root}
 
 
-__all__ = ["EXPR", "ITEMS", "json_schema"]
+__all__ = ["EXPR", "ITEMS", "Described", "json_schema"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
 
@@ -148,9 +148,12 @@ def _report(err: Mapping[str, Any], raw: Any, pos: Pos | None, errors: Collector
         msg = f"{label}{where}: {err['msg'][0].lower()}{err['msg'][1:]}{got_s}"
     errors.add(msg, at, path, hint)
 def _fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    for key in loc:  # descend into nested models where the location says so
+    keys = iter(loc)
+    for key in keys:  # descend into nested models (and mappings of them) where the location says so
         field = model.model_fields.get(str(key))
         ann = getattr(field, "annotation", None)
+        if get_origin(ann) is dict and next(keys, None) is not None:  # blocks.<name>
+            ann = get_args(ann)[1]
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             model = ann
         else:

@@ -33,7 +33,7 @@ def read_blocks(src: Source, errors: Collector) -> dict[str, Block]:
         if name in REGISTRY or name in COMBINATORS:
             errors.add(f"block name '{name}' is taken by an op or combinator", pos)
             continue
-        bdef: BlockDef | None = validate(BlockDef, raw, pos, errors, what=f"block '{name}':")
+        bdef: BlockDef | None = validate(BlockDef, raw, pos, errors, what=f"block '{name}'")
         if bdef is None:
             continue
         if len(bdef.bodies) != 1:

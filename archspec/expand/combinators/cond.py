@@ -29,7 +29,7 @@ class If(Combinator):
     flow = True
 
     def expand(self, ctx: Context, val: Any, pos: Pos | None, scope: Scope, x: Value) -> Value:
-        d = ctx.validate(IfDef, val, pos, scope, "if:")
+        d = ctx.validate(IfDef, val, pos, scope, "if")
         if d is None:
             return None
         key = "then" if ctx.value(d.if_, val.at("if"), scope) else "else"

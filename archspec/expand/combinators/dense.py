@@ -25,7 +25,7 @@ class Dense(Combinator):
     Model = DenseDef
 
     def expand(self, ctx: Context, val: Any, pos: Pos | None, scope: Scope, x: Value) -> Value:
-        d = ctx.validate(DenseDef, val, pos, scope, "dense:")
+        d = ctx.validate(DenseDef, val, pos, scope, "dense")
         if d is None:
             return None
         count = ctx.count(d.repeat, val.at("repeat"), scope)

@@ -27,7 +27,7 @@ class Repeat(Combinator):
     flow = True
 
     def expand(self, ctx: Context, val: Any, pos: Pos | None, scope: Scope, x: Value) -> Value:
-        d = ctx.validate(RepeatDef, val, pos, scope, "repeat:")
+        d = ctx.validate(RepeatDef, val, pos, scope, "repeat")
         if d is None:
             return None
         count = ctx.count(d.repeat, val.at("repeat"), scope)

@@ -42,16 +42,16 @@ class Residual(Combinator):
     Model = ResidualDef
 
     def expand(self, ctx: Context, val: Any, pos: Pos | None, scope: Scope, x: Value) -> Value:
-        d = ctx.validate(ResidualDef, val, pos, scope, "residual:")
+        d = ctx.validate(ResidualDef, val, pos, scope, "residual")
         if d is None:
             return None
         body = ctx.items(val["body"], val.at("body"), scope, x)
         short = _shortcut(ctx, val, scope, x)
         if body is not None and d.scale is not None:
             scale = ctx.value(d.scale, val.at("scale"), scope)
-            body = None if scale is None else ctx.node(
-                "scale", REGISTRY["scale"].Params.model_validate({"value": scale}), [body], scope.prefix + scope.take(None),
-                val.at("scale"), scope)
+            p = None if scale is None else REGISTRY["scale"].Params.model_validate({"value": scale})
+            body = None if p is None else ctx.node("scale", p, [body], scope.prefix + scope.take(None),
+                                                   val.at("scale"), scope)
         if body is None or short is None:
             return ctx.items(val.get("after"), val.at("after"), scope, None)  # checked, builds nothing
         bs, ss = ctx.graph.nodes[body].shape, ctx.graph.nodes[short].shape
@@ -77,7 +77,7 @@ def _shortcut(ctx: Context, val: SDict, scope: Scope, x: Value) -> Value:
     pos = val.at("shortcut")
     if not (isinstance(raw, SDict) and set(raw) <= _SHORTCUT_KEYS):
         return ctx.items(raw, pos, scope.child("shortcut"), x)
-    d = ctx.validate(ShortcutDef, raw, pos, scope, "shortcut:")
+    d = ctx.validate(ShortcutDef, raw, pos, scope, "shortcut")
     if d is None:
         return None
     cond = ctx.value(d.if_, raw.at("if"), scope) if "if" in raw else True
