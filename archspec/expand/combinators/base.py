@@ -16,7 +16,6 @@ from typing import Annotated, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, WithJsonSchema
 
-from archspec.errors import Collector
 from archspec.expand.scope import Scope, Value
 from archspec.ir import Graph
 from archspec.source import Pos
@@ -35,8 +34,7 @@ class Context(Protocol):
     """What a combinator may use of the expander."""
 
     spec: SpecFile
-    graph: Graph
-    errors: Collector
+    graph: Graph  # the nodes so far (their shapes) and the scope kinds
 
     def items(self, raw: Any, pos: Pos | None, scope: Scope, x: Value) -> Value:
         """A list of items, or one item, applied in order to `x`."""
