@@ -4,6 +4,7 @@ of specs and recipes accept what archspec accepts, and independent errors come i
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -127,6 +128,17 @@ def test_graph_form_entries_may_say_from_in_the_schema() -> None:
     spec["layers"] = [{"relu": None, "from": "image"}]  # not in a sequence
     del spec["graph"]
     assert not v.is_valid(spec)
+
+
+def test_every_spec_in_the_docs_validates_against_the_schema() -> None:
+    v = jsonschema.Draft202012Validator(json_schema())
+    docs = Path(__file__).parent.parent / "docs"
+    specs = [yaml.safe_load(b) for f in sorted(docs.glob("*.md"))
+             for b in re.findall(r"```yaml\n(.*?)```", f.read_text(), re.S)]
+    specs = [s for s in specs if isinstance(s, dict) and "archspec" in s]
+    assert len(specs) >= 10 and any("graph" in s for s in specs)
+    for s in specs:
+        assert [e.message for e in v.iter_errors(s)] == [], s["name"]
 
 
 def test_every_builtin_recipe_validates_against_the_recipe_schema_shorthands_included() -> None:
