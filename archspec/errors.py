@@ -53,10 +53,14 @@ class Collector:
     def __init__(self, limit: int = 50):
         self.items: list[Diagnostic] = []
         self.limit = limit
+        self._seen: set[tuple[object, ...]] = set()
 
     def add(self, message: str, pos: Pos | None = None, path: str = "", hint: str = "",
             notes: list[tuple[Pos, str]] | None = None) -> None:
-        if len(self.items) < self.limit:
+        # the same problem at the same place, reached again (each pass of a repeat), is one error
+        key = (message, pos, hint, tuple(notes or ()))
+        if len(self.items) < self.limit and (pos is None or key not in self._seen):
+            self._seen.add(key)
             self.items.append(Diagnostic(message, pos, path, hint, list(notes or [])))
 
     def raise_if_any(self) -> None:

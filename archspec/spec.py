@@ -1,4 +1,4 @@
-"""Pydantic models of the spec file and its combinators.
+"""Pydantic models of the spec file (the combinators' models are beside them, in archspec/expand).
 
 Layer items are validated one by one during expansion (their keys depend on the
 blocks a spec defines), so here they are `Any`; `schema.py` gives editors the
@@ -8,9 +8,10 @@ full union derived from the op registry.
 from __future__ import annotations
 
 import difflib
-from typing import Any, Literal
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
 
 from archspec.errors import Collector, did_you_mean
 from archspec.source import Pos, SDict, SList
@@ -47,18 +48,31 @@ class ArgSpec(Strict):
 
 
 class BlockDef(Strict):
-    """A reusable block: typed args and exactly one body."""
+    """A reusable block: typed args and exactly one body, written under its combinator's key."""
 
     args: dict[str, ArgType | ArgSpec] = {}
     doc: str = ""
-    seq: list[Any] | None = None
-    residual: dict[str, Any] | None = None
-    concat: list[Any] | dict[str, Any] | None = None
-    dense: dict[str, Any] | None = None
-    graph: list[Any] | None = None
+    bodies: dict[str, Any] = {}  # combinator key -> body, gathered from the block's other keys
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bodies(cls, raw: Any) -> Any:
+        if not isinstance(raw, dict):
+            return raw
+        if "bodies" in raw:
+            raise ValueError("'bodies' is no block key: write the body under its combinator's key")
+        keys = _body_keys()
+        return {k: v for k, v in raw.items() if k not in keys} | {"bodies": {k: raw[k] for k in raw if k in keys}}
+
+    @classmethod
+    def known_keys(cls) -> list[str]:
+        return ["args", "doc", *_body_keys()]
 
 
-BODY_KEYS = ("seq", "residual", "concat", "dense", "graph")
+def _body_keys() -> list[str]:
+    from archspec.expand.combinators import body_keys  # read late: the registry imports this module
+
+    return body_keys()
 
 
 class OutputDef(Strict):
@@ -85,42 +99,6 @@ class SpecFile(Strict):
     outputs: list[OutputDef] = []
 
 
-class ResidualDef(Strict):
-    body: Any
-    shortcut: Any = None
-    scale: float | Expr | None = None
-    after: Any = None
-    name: str | None = None
-
-
-class ShortcutDef(Strict):
-    """A shortcut given as a mapping: conditional, named, or both."""
-
-    if_: bool | Expr = Field(True, alias="if")
-    then: Any = None
-    else_: Any = Field(None, alias="else")
-    layers: Any = None
-    name: str = "shortcut"
-
-
-class DenseDef(Strict):
-    repeat: int | Expr
-    layer: Any
-    name: str | None = None
-
-
-class RepeatDef(Strict):
-    repeat: int | Expr
-    body: Any
-    var: str = "i"  # the loop variable, 0-based, usable in the body's expressions and names
-
-
-class IfDef(Strict):
-    if_: bool | Expr = Field(alias="if")
-    then: Any = None
-    else_: Any = Field(None, alias="else")
-
-
 def validate(model: type[BaseModel], raw: Any, pos: Pos | None, errors: Collector,
              path: str = "", what: str = "") -> Any:
     """Validate `raw` against `model`; report each problem at its own YAML position."""
@@ -131,7 +109,7 @@ def validate(model: type[BaseModel], raw: Any, pos: Pos | None, errors: Collecto
         return None
 
 
-def report_errors(errs: list[dict], raw: Any, pos: Pos | None, errors: Collector, path: str,
+def report_errors(errs: Sequence[Mapping[str, Any]], raw: Any, pos: Pos | None, errors: Collector, path: str,
                   model: type[BaseModel], what: str = "") -> None:
     """Turn Pydantic errors into diagnostics. A misspelt key is one error, not also a missing one."""
     extra = [e["loc"][-1] for e in errs if e["type"] == "extra_forbidden"]
@@ -142,7 +120,7 @@ def report_errors(errs: list[dict], raw: Any, pos: Pos | None, errors: Collector
         _report(err, raw, pos, errors, path, model, what)
 
 
-def _report(err: dict, raw: Any, pos: Pos | None, errors: Collector, path: str,
+def _report(err: Mapping[str, Any], raw: Any, pos: Pos | None, errors: Collector, path: str,
             model: type[BaseModel], what: str) -> None:
     loc, node, at = err["loc"], raw, pos
     for key in loc:  # walk the raw value to the offending key for its position
@@ -169,12 +147,16 @@ def _report(err: dict, raw: Any, pos: Pos | None, errors: Collector, path: str,
         got_s = f", got {got!r}" if not isinstance(got, (dict, list)) else ""
         msg = f"{label}{where}: {err['msg'][0].lower()}{err['msg'][1:]}{got_s}"
     errors.add(msg, at, path, hint)
-def _fields(model: type[BaseModel], loc: tuple) -> list[str]:
-    for key in loc:  # descend into nested models where the location says so
+def _fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    keys = iter(loc)
+    for key in keys:  # descend into nested models (and mappings of them) where the location says so
         field = model.model_fields.get(str(key))
         ann = getattr(field, "annotation", None)
+        if get_origin(ann) is dict and next(keys, None) is not None:  # blocks.<name>
+            ann = get_args(ann)[1]
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             model = ann
         else:
             return []
-    return [f.alias or n for n, f in model.model_fields.items()]
+    known = getattr(model, "known_keys", None)  # a model that gathers keys beyond its fields
+    return list(known()) if known else [f.alias or n for n, f in model.model_fields.items()]

@@ -10,6 +10,10 @@ that consume it are skipped, independent ones are still checked.
 Besides args and loop variables, the expressions of op params and block args see
 `in_channels`, the channel (or feature) count of the tensor the item receives; an
 `outputs:` entry's `from` may name a block call or named combinator, meaning its output.
+
+Combinators are a registry (`archspec.expand.combinators`): a new one is one class that
+declares its key, its Pydantic model, its expansion through the typed `Context` (the
+expander) and its JSON Schema; block bodies and `archspec schema` follow from the registry.
 """
 
 from __future__ import annotations
@@ -24,8 +28,9 @@ from archspec.spec import SpecFile, validate
 def validate_spec(src: Source) -> SpecFile:
     """The spec file's top level as its Pydantic model; raises SpecError with every problem found."""
     errors = Collector()
-    spec = validate(SpecFile, src.raw, src.raw.pos, errors)
+    spec: SpecFile | None = validate(SpecFile, src.raw, src.raw.pos, errors)
     errors.raise_if_any()
+    assert spec is not None
     return spec
 
 

@@ -1,38 +1,38 @@
-"""The expander: spec items to IR nodes (ops, block calls, names, params, values)."""
+"""The expander: spec items to IR nodes (ops, block calls, names, params, values).
+
+It is the :class:`~archspec.expand.combinators.Context` every combinator expands through.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from archspec.errors import Collector, did_you_mean
-from archspec.expand.combinators import Combinators
-from archspec.expand.graph_form import GraphForm
-from archspec.expand.scope import COMBINATORS, ITEM_KEYS, Scope, Value
+from archspec.expand.blocks import Block, read_blocks, typed, unknown_args
+from archspec.expand.combinators import COMBINATORS, flow_keys
+from archspec.expand.scope import ITEM_KEYS, Scope, Value
 from archspec.expr import ExprError, substitute
 from archspec.ir import Graph, Node, Output
 from archspec.loader import Source
-from archspec.ops.base import REGISTRY, OpError
+from archspec.ops.base import REGISTRY, Op, OpError
 from archspec.source import Pos, SDict, SList
-from archspec.spec import BODY_KEYS, ArgSpec, BlockDef, SpecFile, report_errors, validate
-
-_TYPES = {"int": int, "float": (int, float), "bool": bool, "str": str, "list": list}
+from archspec.spec import SpecFile, report_errors, validate
 
 
-class Expander(Combinators, GraphForm):
+class Expander:
     def __init__(self, src: Source, spec: SpecFile, errors: Collector):
         self.src, self.spec, self.errors = src, spec, errors
         self.graph = Graph(spec.name, spec.input.name)
-        self.blocks: dict[str, tuple[SDict, Pos | None, BlockDef]] = {}
-        self._params_cache: dict[tuple, Any] = {}
-        self._block_args: dict[str, dict[str, ArgSpec]] = {}
+        self.blocks: dict[str, Block] = {}
+        self._params_cache: dict[tuple[Any, ...], Any] = {}
         self.scope_out: dict[str, str] = {}  # block call / named combinator path -> its output node
 
     # ---- entry -------------------------------------------------------------------------
 
     def run(self, input_shape: tuple[int, ...]) -> Graph:
-        self._check_blocks()
+        self.blocks = read_blocks(self.src, self.errors)
         raw = self.src.raw
         g = self.graph
         g.add(Node(self.spec.input.name, "input", None, [], input_shape, pos=raw.at("input")))
@@ -42,33 +42,13 @@ class Expander(Combinators, GraphForm):
             self.errors.add("a spec has exactly one of 'layers' or 'graph'", raw.pos)
             return g
         body = "layers" if has_layers else "graph"
-        if has_layers:
-            out = self.items(raw["layers"], raw.at("layers"), top, self.spec.input.name)
-        else:
-            out = self.graph_form(raw["graph"], raw.at("graph"), top, self.spec.input.name)
+        out = self.body("seq" if has_layers else "graph", raw[body], raw.at(body), top, self.spec.input.name)
         if out is not None:
             g.outputs.append(Output(self.spec.output, out))
         elif not self.errors.items:
             self.errors.add(f"'{body}' produces no output", raw.at(body))
         self._extra_outputs(raw, top)
         return g
-
-    def _check_blocks(self) -> None:
-        for name, (raw, pos) in self.src.blocks.items():
-            if name in REGISTRY or name in COMBINATORS or name in ("repeat", "if"):
-                self.errors.add(f"block name '{name}' is taken by an op or combinator", pos)
-                continue
-            bdef = validate(BlockDef, raw, pos, self.errors, what=f"block '{name}':")
-            if bdef is None:
-                continue
-            bodies = [k for k in BODY_KEYS if getattr(bdef, k) is not None]
-            if len(bodies) != 1:
-                self.errors.add(f"block '{name}' needs exactly one body ({', '.join(BODY_KEYS)}), "
-                                f"got {len(bodies)}", pos)
-                continue
-            self.blocks[name] = (raw, pos, bdef)
-            self._block_args[name] = {k: v if isinstance(v, ArgSpec) else ArgSpec(type=v)
-                                      for k, v in bdef.args.items()}
 
     def _extra_outputs(self, raw: SDict, top: Scope) -> None:
         outs = raw.get("outputs") or []
@@ -87,8 +67,13 @@ class Expander(Combinators, GraphForm):
 
     # ---- sequences and items -----------------------------------------------------------
 
+    def body(self, key: str, val: Any, pos: Pos | None, scope: Scope, x: Value) -> Value:
+        """The combinator `key` applied to `x`."""
+        return COMBINATORS[key].expand(self, val, pos, scope, x)
+
     def items(self, raw: Any, pos: Pos | None, scope: Scope, x: Value) -> Value:
-        """A list of items, or one item, applied in order."""
+        """A list of items, or one item, applied in order. After an error the later items are still
+        checked, with what they can be checked against."""
         if raw is None:
             return x
         if isinstance(raw, SList):
@@ -100,94 +85,83 @@ class Expander(Combinators, GraphForm):
     def item(self, raw: Any, pos: Pos | None, scope: Scope, x: Value, name: str | None = None) -> Value:
         """One item. With x None (an earlier error) it is still validated, but builds nothing."""
         if isinstance(raw, str):
-            return self._keyed(raw, None, pos, pos, scope, [x], name)
+            return self.keyed(raw, None, pos, pos, scope, [x], name)
         if not isinstance(raw, SDict) or not raw:
-            self.errors.add(f"expected an op, block or combinator, got {raw!r}", pos, scope.prefix[:-1])
+            self.error(f"expected an op, block or combinator, got {raw!r}", pos, scope)
             return None
-        if "repeat" in raw:
-            return self.repeat(raw, pos, scope, x)
-        if "if" in raw:
-            return self.cond(raw, pos, scope, x)
+        flow = next((k for k in flow_keys() if k in raw), None)
+        if flow is not None:
+            return self.body(flow, raw, pos, scope, x)
         keys = [k for k in raw if k not in ITEM_KEYS]
         if len(keys) != 1:
             got = ", ".join(map(str, keys)) or "none"
-            self.errors.add(f"an item has exactly one op, block or combinator key; got: {got}", pos,
-                            scope.prefix[:-1], hint="give each op its own list item: '- relu'")
+            self.error(f"an item has exactly one op, block or combinator key; got: {got}", pos, scope,
+                       hint="give each op its own list item: '- relu'")
             return None
         key = keys[0]
-        given = name if name is not None else self._name(raw, "name", scope)
-        extras = {k: raw[k] for k in ("freeze",) if k in raw}
-        return self._keyed(key, raw[key], raw.at(key), pos, scope, [x], given, extras)
+        given = name if name is not None else self.name(raw, "name", scope)
+        frozen = bool(raw.get("freeze", False))
+        return self.keyed(key, raw[key], raw.at(key), pos, scope, [x], given, frozen)
 
-    def _keyed(self, key: Any, val: Any, vpos: Pos | None, pos: Pos | None, scope: Scope,
-               ins: list[str], name: str | None, extras: dict | None = None) -> Value:
+    def keyed(self, key: str, val: Any, vpos: Pos | None, pos: Pos | None, scope: Scope,
+              ins: list[Value], name: str | None, frozen: bool = False) -> Value:
         # `concat` with one input is the combinator (branches); the op joins several (graph form)
         if key in REGISTRY and not (key in COMBINATORS and len(ins) == 1):
-            return self.op(key, val, vpos, pos, scope, ins, name, extras or {})
+            return self.op(key, val, vpos, pos, scope, ins, name, frozen)
         if key in self.blocks:
-            return self.call(key, val, vpos, pos, scope, ins[0], name)
-        if key in COMBINATORS:
-            if None in ins:
-                return None
+            return self.call(self.blocks[key], val, vpos, pos, scope, ins[0], name)
+        if key in COMBINATORS and not COMBINATORS[key].flow:
             if name is None and isinstance(val, SDict) and "name" in val:  # residual: {name: x, ...}
-                name = self._name(val, "name", scope)
-            sub = scope.child(scope.take(name)) if name else scope
-            if not name:
-                return self.body(key, val, vpos, sub, ins[0])
-            self.graph.scopes[sub.prefix[:-1]] = key
+                name = self.name(val, "name", scope)
+            if not name:  # transparent
+                return self.body(key, val, vpos, scope, ins[0])
+            sub = scope.child(scope.take(name))
+            self.graph.scopes[sub.path] = key
             return self._scope_output(sub, self.body(key, val, vpos, sub, ins[0]))
-        known = [*REGISTRY, *self.blocks, *COMBINATORS, "repeat", "if"]
+        known = [*REGISTRY, *self.blocks, *COMBINATORS]
         self.errors.add(f"unknown op or block '{key}'", pos, scope.prefix + scope.take(name),
-                        did_you_mean(key, known),
-                        notes=self._call_notes(scope))
+                        did_you_mean(key, known), notes=self.call_notes(scope))
         return None
 
-    def _name(self, raw: SDict, key: str, scope: Scope) -> str | None:
-        if key not in raw:
-            return None
-        try:
-            value = substitute(raw[key], scope.env)
-        except ExprError as e:
-            self.errors.add(str(e), raw.at(key), scope.prefix[:-1])
-            return None
-        if not isinstance(value, (str, int)) or isinstance(value, bool) or not str(value) or "." in str(value):
-            self.errors.add(f"a name must be a non-empty string without dots, got {value!r}",
-                            raw.at(key), scope.prefix[:-1])
-            return None
-        return str(value)
+    def known(self, key: str) -> bool:
+        return key in REGISTRY or key in self.blocks or key in COMBINATORS
 
     # ---- ops -----------------------------------------------------------------------------
 
     def op(self, key: str, val: Any, vpos: Pos | None, pos: Pos | None, scope: Scope,
-           ins: list[str], name: str | None, extras: dict) -> Value:
+           ins: list[Value], name: str | None, frozen: bool = False) -> Value:
         op = REGISTRY[key]
         if isinstance(val, SDict):
-            name = self._name(val, "name", scope) if "name" in val else name
-            extras = extras | ({"freeze": val["freeze"]} if "freeze" in val else {})
+            name = self.name(val, "name", scope) if "name" in val else name
+            frozen = bool(val["freeze"]) if "freeze" in val else frozen
             raw = {k: (v, val.at(k)) for k, v in val.items() if k not in ("name", "freeze")}
         elif val is None:
             raw = {}
         elif op.shorthand is not None:
             raw = {op.shorthand: (val, vpos)}
         else:
-            self.errors.add(f"'{key}' takes a mapping of params, got {val!r}", vpos, scope.prefix[:-1])
-            return None
+            self.error(f"'{key}' takes a mapping of params, got {val!r}", vpos, scope)
+            return _stand_in(op, ins)
         path = scope.prefix + scope.take(name)
         params: dict[str, Any] = {}
-        env = self._env(scope, ins)
+        env, ok = self._env(scope, ins), True
         for k, (v, at) in raw.items():
             try:
                 params[k] = substitute(v, env)
             except ExprError as e:
-                if None not in ins:  # else `in_channels` is unknown only because of an earlier error
-                    self.errors.add(str(e), at, path, notes=self._call_notes(scope))
-                return None
-        p = self._params(key, params, val, vpos or pos, path, scope)
-        if p is None or None in ins:
+                if None not in ins or not _reads_input(v):  # else only the earlier error made it fail
+                    self.error(str(e), at, scope, path=path)
+                ok = False
+        p = self._params(key, params, val, vpos or pos, path, scope) if ok else None
+        if p is None:
+            return _stand_in(op, ins)
+        known = [i for i in ins if i is not None]
+        if len(known) < len(ins):
             return None
-        return self.node(key, p, ins, path, pos, scope, bool(extras.get("freeze", False)))
+        return self.node(key, p, known, path, pos, scope, frozen)
 
-    def _params(self, key: str, params: dict, raw: Any, pos: Pos | None, path: str, scope: Scope) -> Any:
+    def _params(self, key: str, params: dict[str, Any], raw: Any, pos: Pos | None, path: str,
+                scope: Scope) -> Any:
         cache_key = (key, _freeze(params))
         if cache_key in self._params_cache:
             return self._params_cache[cache_key]
@@ -199,7 +173,7 @@ class Expander(Combinators, GraphForm):
             report_errors(e.errors(), raw if isinstance(raw, SDict) else None, pos, self.errors, path,
                           op.Params, what=key)
             for d in self.errors.items[n:]:
-                d.notes = self._call_notes(scope)
+                d.notes = self.call_notes(scope)
             return None
         self._params_cache[cache_key] = p
         return p
@@ -209,8 +183,7 @@ class Expander(Combinators, GraphForm):
         op, g = REGISTRY[key], self.graph
         if path in g.nodes:
             first = g.nodes[path].pos
-            self.errors.add(f"two nodes are named '{path}'", pos, path,
-                            "give one of them another name:",
+            self.errors.add(f"two nodes are named '{path}'", pos, path, "give one of them another name:",
                             notes=[(first, "the first is here")] if first else None)
             return None
         shapes = [g.nodes[i].shape for i in ins]
@@ -225,7 +198,7 @@ class Expander(Combinators, GraphForm):
             weights, buffers = op.weights(p, shapes, shape), op.buffers(p, shapes, shape)
             macs = op.macs(p, shapes, shape)
         except OpError as e:
-            self.errors.add(str(e), pos, path, e.hint, self._call_notes(scope))
+            self.error(str(e), pos, scope, e.hint, path=path)
             return None
         g.add(Node(path, key, p, list(ins), shape, weights, buffers, macs, pos, scope.train_only, frozen))
         return path
@@ -236,97 +209,120 @@ class Expander(Combinators, GraphForm):
             return scope.env
         return {"in_channels": self.graph.nodes[ins[0]].shape[0]} | scope.env
 
-    def _scope_output(self, scope: Scope, out: Value) -> Value:
-        if out is not None:
-            self.scope_out[scope.prefix[:-1]] = out
-        return out
-
-    def _call_notes(self, scope: Scope) -> list[tuple[Pos, str]]:
-        return [(pos, f"in block '{name}' called here") for pos, name in reversed(scope.calls) if pos]
-
     # ---- blocks ------------------------------------------------------------------------
 
-    def call(self, key: str, val: Any, vpos: Pos | None, pos: Pos | None, scope: Scope, x: str,
+    def call(self, block: Block, val: Any, vpos: Pos | None, pos: Pos | None, scope: Scope, x: Value,
              name: str | None) -> Value:
-        raw, _, bdef = self.blocks[key]
-        if any(n == key for _, n in scope.calls):
-            self.errors.add(f"block '{key}' calls itself", pos, scope.prefix[:-1])
+        if any(n == block.name for _, n in scope.calls):
+            self.error(f"block '{block.name}' calls itself", pos, scope)
             return None
-        args = self._args(key, val, vpos, pos, scope, x)
+        args = self._args(block, val, vpos, pos, scope, x)
         if args is None or x is None:
             return None
         if isinstance(val, SDict) and "name" in val:
-            name = self._name(val, "name", scope)
-        sub = scope.child(scope.take(name), env=dict(self.spec.args) | args, call=(pos, key))
-        self.graph.scopes[sub.prefix[:-1]] = key
-        body = next(k for k in BODY_KEYS if getattr(bdef, k) is not None)
-        return self._scope_output(sub, self.body(body, raw[body], raw.at(body), sub, x))
+            name = self.name(val, "name", scope)
+        sub = scope.child(scope.take(name), env=dict(self.spec.args) | args, call=(pos, block.name))
+        self.graph.scopes[sub.path] = block.name
+        raw = block.raw
+        return self._scope_output(sub, self.body(block.body, raw[block.body], raw.at(block.body), sub, x))
 
-    def _args(self, key: str, val: Any, vpos: Pos | None, pos: Pos | None, scope: Scope,
-              x: Value) -> dict | None:
-        decl = self._block_args[key]
-        given = val if isinstance(val, SDict) else {}
+    def _args(self, block: Block, val: Any, vpos: Pos | None, pos: Pos | None, scope: Scope,
+              x: Value) -> dict[str, Any] | None:
         if val is not None and not isinstance(val, SDict):
-            self.errors.add(f"block '{key}' takes a mapping of args, got {val!r}", vpos, scope.prefix[:-1])
+            self.error(f"block '{block.name}' takes a mapping of args, got {val!r}", vpos, scope)
             return None
-        out, ok, env = {}, True, self._env(scope, [x])
-        for k in given:
-            if k not in decl and k not in ITEM_KEYS:
-                self.errors.add(f"block '{key}' has no arg '{k}'", given.key_pos.get(k), scope.prefix[:-1],
-                                did_you_mean(k, decl) if decl else f"'{key}' takes no args")
-                ok = False
-        for k, spec in decl.items():
+        given = val if isinstance(val, SDict) else SDict()
+        out: dict[str, Any] = {}
+        env = self._env(scope, [x])
+        bad = unknown_args(block, given) if given else []
+        for k, at, hint in bad:
+            self.errors.add(f"block '{block.name}' has no arg '{k}'", at, scope.path, hint)
+        ok = not bad
+        for k, spec in block.args.items():
             if k in given:
                 try:
                     v = substitute(given[k], env)
                 except ExprError as e:
-                    if x is not None:  # else `in_channels` is unknown only because of an earlier error
-                        self.errors.add(str(e), given.at(k), scope.prefix[:-1], notes=self._call_notes(scope))
+                    if x is not None or not _reads_input(given[k]):  # else only the earlier error made it fail
+                        self.error(str(e), given.at(k), scope)
                     ok = False
                     continue
             elif spec.default is not None:
                 v = spec.default
             else:
-                self.errors.add(f"block '{key}' needs arg '{k}' ({spec.type})", pos, scope.prefix[:-1],
-                                notes=self._call_notes(scope))
+                self.error(f"block '{block.name}' needs arg '{k}' ({spec.type})", pos, scope)
                 ok = False
                 continue
-            if not isinstance(v, _TYPES[spec.type]) or (spec.type in ("int", "float") and isinstance(v, bool)):
-                if spec.type == "int" and isinstance(v, float) and v.is_integer():
-                    v = int(v)
-                else:
-                    self.errors.add(f"block '{key}' arg '{k}' must be {spec.type}, got {v!r}",
-                                    given.at(k) if k in given else pos, scope.prefix[:-1])
-                    ok = False
-                    continue
+            fits, v = typed(spec, v)
+            if not fits:
+                self.errors.add(f"block '{block.name}' arg '{k}' must be {spec.type}, got {v!r}",
+                                given.at(k) if k in given else pos, scope.path)
+                ok = False
+                continue
             out[k] = v
         return out if ok else None
 
-    # ---- combinators ---------------------------------------------------------------------
+    # ---- names, values, errors -----------------------------------------------------------
 
-    # ---- values ------------------------------------------------------------------------
+    def name(self, raw: Any, key: str, scope: Scope) -> str | None:
+        if not isinstance(raw, SDict) or key not in raw:
+            return None
+        try:
+            value = substitute(raw[key], scope.env)
+        except ExprError as e:
+            self.errors.add(str(e), raw.at(key), scope.path)
+            return None
+        if not isinstance(value, (str, int)) or isinstance(value, bool) or not str(value) or "." in str(value):
+            self.errors.add(f"a name must be a non-empty string without dots, got {value!r}", raw.at(key),
+                            scope.path)
+            return None
+        return str(value)
 
-    def _value(self, v: Any, pos: Pos | None, scope: Scope) -> Any:
+    def value(self, v: Any, pos: Pos | None, scope: Scope) -> Any:
         try:
             return substitute(v, scope.env)
         except ExprError as e:
-            self.errors.add(str(e), pos, scope.prefix[:-1], notes=self._call_notes(scope))
+            self.error(str(e), pos, scope)
             return None
 
-    def _count(self, v: Any, pos: Pos | None, scope: Scope) -> int | None:
-        n = self._value(v, pos, scope)
+    def count(self, v: Any, pos: Pos | None, scope: Scope) -> int | None:
+        n = self.value(v, pos, scope)
         if isinstance(n, float) and n.is_integer():
             n = int(n)
         if not isinstance(n, int) or isinstance(n, bool):
             if n is not None:
-                self.errors.add(f"repeat count must be an integer, got {n!r}", pos, scope.prefix[:-1])
+                self.errors.add(f"repeat count must be an integer, got {n!r}", pos, scope.path)
             return None
         if n < 0:
-            self.errors.add(f"repeat count must be >= 0, got {n}", pos, scope.prefix[:-1],
-                            notes=self._call_notes(scope))
+            self.error(f"repeat count must be >= 0, got {n}", pos, scope)
             return None
         return n
 
+    def validate(self, model: type[BaseModel], raw: Any, pos: Pos | None, scope: Scope, what: str) -> Any:
+        return validate(model, raw, pos, self.errors, scope.path, what)
+
+    def error(self, message: str, pos: Pos | None, scope: Scope, hint: str = "", path: str | None = None) -> None:
+        self.errors.add(message, pos, scope.path if path is None else path, hint, self.call_notes(scope))
+
+    def call_notes(self, scope: Scope) -> list[tuple[Pos, str]]:
+        return [(pos, f"in block '{name}' called here") for pos, name in reversed(scope.calls) if pos]
+
+    def _scope_output(self, scope: Scope, out: Value) -> Value:
+        if out is not None:
+            self.scope_out[scope.path] = out
+        return out
+
+
+def _stand_in(op: Op, ins: list[Value]) -> Value:
+    """What follows an op whose params are wrong: its input, where its output has the input's shape
+    whatever the params (an elementwise op), so later items are still checked soundly; else None."""
+    elementwise = op.arity == 1 and type(op).shape is Op.shape
+    return ins[0] if elementwise and len(ins) == 1 else None
+
+
+def _reads_input(v: Any) -> bool:
+    """Whether an expression may read `in_channels`, unknown after an earlier error."""
+    return "in_channels" in str(v)
 
 
 def _freeze(v: Any) -> Any:
@@ -335,5 +331,3 @@ def _freeze(v: Any) -> Any:
     if isinstance(v, list):
         return tuple(_freeze(x) for x in v)
     return (type(v).__name__, v)
-
-

@@ -7,9 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archspec.source import Pos
-from archspec.spec import BODY_KEYS
 
-COMBINATORS = frozenset(BODY_KEYS)
 ITEM_KEYS = ("name", "from", "freeze")  # keys allowed beside an item's op/block/combinator key
 
 Value = str | None  # the node producing the current tensor; None once an error poisoned it
@@ -28,6 +26,11 @@ class Scope:
     counter: _Counter = field(default_factory=_Counter)
     train_only: bool = False
 
+    @property
+    def path(self) -> str:
+        """The scope's own path, where its errors are reported."""
+        return self.prefix[:-1]
+
     def child(self, name: str, env: dict[str, Any] | None = None,
               call: tuple[Pos | None, str] | None = None) -> Scope:
         calls = (*self.calls, call) if call else self.calls
@@ -42,5 +45,3 @@ class Scope:
         n = self.counter.n
         self.counter.n += 1
         return given if given else str(n)
-
-

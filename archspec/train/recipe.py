@@ -262,6 +262,12 @@ def recipe_from_dict(data: dict[str, Any]) -> Recipe:
 
 
 def json_schema() -> dict:
-    s = Recipe.model_json_schema(ref_template="#/$defs/{model}")
+    from archspec.schema import Described
+
+    s = Recipe.model_json_schema(ref_template="#/$defs/{model}", schema_generator=Described)
+    for key, prop in s["$defs"]["Augment"]["properties"].items():  # the shorthands Augment reads
+        model = s["$defs"][prop["anyOf"][0]["$ref"].rsplit("/", 1)[-1]]
+        short = [model["properties"][_SHORTHAND[key]]] if key in _SHORTHAND else []
+        prop["anyOf"] += [{"type": "boolean"}, *short]
     return {"$schema": "https://json-schema.org/draft/2020-12/schema",
             "$id": "https://archspec.dev/schema/recipe-1.json", "title": "archspec training recipe", **s}

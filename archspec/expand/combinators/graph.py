@@ -1,0 +1,108 @@
+"""graph: named entries with explicit inputs (`from`), ordered by their dependencies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from archspec.errors import did_you_mean
+from archspec.expand.combinators.base import ENTRY, Combinator, Context, SchemaBuilder, register
+from archspec.expand.scope import ITEM_KEYS, Scope, Value
+from archspec.ops.base import REGISTRY
+from archspec.source import Pos, SDict, SList
+
+Entries = dict[str, tuple[SDict, Pos | None, list[str]]]  # name -> (entry, position, its inputs)
+
+
+@register
+class GraphForm(Combinator):
+    """The general form: named entries, each an item with `from` (default: the entry before;
+    `in` is the input), for ops that join several tensors."""
+
+    key = "graph"
+
+    def expand(self, ctx: Context, val: Any, pos: Pos | None, scope: Scope, x: Value) -> Value:
+        if not isinstance(val, SList) or not val:
+            ctx.error("graph takes a non-empty list of named entries", pos, scope)
+            return None
+        entries = _entries(ctx, val, scope)
+        if entries is None:
+            return None
+        inputs = {"in", ctx.spec.input.name} if not scope.prefix else {"in"}
+        order = _toposort(ctx, entries, inputs, scope)
+        if order is None:
+            return None
+        values: dict[str, Value] = dict.fromkeys(inputs, x)
+        for name in order:
+            e, epos, srcs = entries[name]
+            values[name] = _entry(ctx, name, e, epos, scope, [values[s] for s in srcs])
+        return values[next(reversed(entries))]
+
+    def schema(self, js: SchemaBuilder) -> dict[str, Any]:
+        return {"type": "array", "items": ENTRY}
+
+
+def _entries(ctx: Context, val: SList, scope: Scope) -> Entries | None:
+    entries: Entries = {}
+    prev = "in"
+    for i, e in enumerate(val):
+        epos = val.at(i)
+        name = ctx.name(e, "name", scope) if isinstance(e, SDict) else None
+        if name is None:
+            ctx.error("each graph entry needs a 'name'", epos, scope)
+            return None
+        if name in entries or name == "in":
+            ctx.error(f"two graph entries are named '{name}'", epos, scope)
+            return None
+        src = e.get("from", prev)
+        entries[name] = (e, epos, [src] if isinstance(src, str) else list(src))
+        prev = name
+    return entries
+
+
+def _entry(ctx: Context, name: str, e: SDict, epos: Pos | None, scope: Scope, ins: list[Value]) -> Value:
+    if any(v is None for v in ins):
+        return None
+    key = next((k for k in e if k not in ITEM_KEYS), None)
+    if key in REGISTRY and REGISTRY[key].arity is None:
+        return ctx.keyed(key, e[key], e.at(key), epos, scope, ins, name)
+    item = SDict((k, v) for k, v in e.items() if k != "from")
+    item.pos, item.key_pos, item.val_pos = e.pos, e.key_pos, e.val_pos
+    if len(ins) == 1:
+        return ctx.item(item, epos, scope, ins[0])
+    if isinstance(key, str) and ctx.known(key):  # an op, block or combinator of one input
+        ctx.error(f"'{key}' takes one input, got {len(ins)}", e.at("from"), scope, path=scope.prefix + name)
+        return None
+    return ctx.item(item, epos, scope, None)  # an unknown key, or not one key: reported as in a sequence
+
+
+def _toposort(ctx: Context, entries: Entries, inputs: set[str], scope: Scope) -> list[str] | None:
+    order: list[str] = []
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+    ok = True
+
+    def visit(n: str, trail: list[str]) -> None:
+        nonlocal ok
+        if state.get(n) == 2:
+            return
+        if state.get(n) == 1:
+            cycle = " -> ".join([*trail[trail.index(n):], n])
+            ctx.error(f"the graph has a cycle: {cycle}", entries[n][1], scope, path=scope.prefix + n)
+            ok = False
+            return
+        state[n] = 1
+        e, epos, srcs = entries[n]
+        for s in srcs:
+            if s in inputs:
+                continue
+            if s not in entries:
+                ctx.error(f"'from' names no entry: '{s}'", e.at("from") if "from" in e else epos, scope,
+                          did_you_mean(s, [*entries, *inputs]), path=scope.prefix + n)
+                ok = False
+                continue
+            visit(s, [*trail, n])
+        state[n] = 2
+        order.append(n)
+
+    for n in entries:
+        visit(n, [])
+    return order if ok else None
