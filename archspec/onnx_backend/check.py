@@ -37,7 +37,7 @@ def check_file(path: str | Path, batch: int = 1) -> list[str]:
     meta = {p.key: p.value for p in model.metadata_props}
     try:
         sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-        feed = {i.name: random_input(_shape(i, batch, meta), np.float16 if "float16" in i.type else np.float32)
+        feed = {i.name: random_input(_shape(i, batch, meta), np.dtype("float16" if "float16" in i.type else "float32"))
                 for i in sess.get_inputs()}
         start = time.perf_counter()
         outs = sess.run(None, feed)
