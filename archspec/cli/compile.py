@@ -41,8 +41,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         compiled = compile_model(model.program, **opts)  # as Model.save_onnx, keeping the pass report
         if args.verbose:
-            for line in compiled.report or ["passes: none, the train graph is compiled as it is"]:
-                print(f"pass {line}" if compiled.report else line, file=sys.stderr)
+            lines = [f"pass {s}" for s in compiled.report] or ["passes: none, the train graph is compiled as it is"]
+            print("\n".join(lines), file=sys.stderr)
         path = save_model(compiled, out)
     except CompileError as e:
         raise UsageError(str(e)) from None
