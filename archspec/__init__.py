@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
+from archspec._version import __version__
+
 __all__ = ["Model", "SpecError", "__version__", "load", "loads"]
 _LAZY = {"SpecError": "archspec.errors", "Model": "archspec.model", "load": "archspec.model",
          "loads": "archspec.model"}  # imported on first use, so that `archspec.cli` can set up first

@@ -14,6 +14,7 @@ from archspec.spec import SpecFile
 if TYPE_CHECKING:
     import onnx
 
+    from archspec.program import Program
     from archspec.summary import Table
     from archspec.torch_backend import Network
 
@@ -63,6 +64,13 @@ class Model:
 
         return hashlib.sha256(self.source.text().encode()).hexdigest()
 
+    @cached_property
+    def program(self) -> Program:
+        """What the backends take: the graph, and what a compiled file records about the spec."""
+        from archspec.frontend import program
+
+        return program(self.graph, self.source, self.spec, self.spec_hash)
+
     def table(self, depth: int | None = None) -> Table:
         from archspec.summary import Table
 
@@ -82,20 +90,20 @@ class Model:
         """The ONNX model: see archspec.onnx_backend.to_onnx for the options (opset, batch, mode...)."""
         from archspec.onnx_backend import to_onnx
 
-        return to_onnx(self, **kw)
+        return to_onnx(self.program, **kw)
 
     def onnx_bytes(self, **kw: Any) -> bytes:
         """The ONNX model encoded, as `to_onnx(**kw).SerializeToString()` gives it, without building
         a ModelProto (nor importing onnx)."""
         from archspec.onnx_backend.compile import compile_model
 
-        return compile_model(self, **kw).tobytes()
+        return compile_model(self.program, **kw).tobytes()
 
     def save_onnx(self, path: str | Path, **kw: Any) -> Path:
         """Compile and write atomically (to_onnx's options, plus external_threshold)."""
         from archspec.onnx_backend import save_onnx
 
-        return save_onnx(self, path, **kw)
+        return save_onnx(self.program, path, **kw)
 
     def __repr__(self) -> str:
         return f"<Model {self.name}: {self.params:,} params, {self.macs:,} MACs>"

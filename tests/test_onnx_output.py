@@ -1,5 +1,5 @@
 """What a compiled file is: deterministic bytes, atomic writes, external data, names, metadata,
-options (batch, dynamic H/W, fp16, opset), and the deploy passes one by one."""
+options (batch, dynamic H/W, fp16, opset). The deploy passes have a test file each (test_pass_*)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,12 @@ import json
 import numpy as np
 import onnx
 import pytest
-from onnx_cases import every_op, realistic, run, scale_diff, session
+from onnx_cases import every_op, run, scale_diff, session
 
 import archspec
 from archspec.loader import BUILTIN_DIR
-from archspec.onnx_backend import CompileError, passes
+from archspec.onnx_backend import CompileError
 from archspec.onnx_backend.emit import Compiled
-from archspec.onnx_backend.passes import drop_train_only, fold_bn, remove_dropout
-from archspec.weights import init_weights
 
 
 def test_same_spec_and_seed_give_the_same_bytes(tmp_path, resnet18):
@@ -166,64 +164,3 @@ def test_bad_options(resnet18):
                     ({"mode": "eval"}, "mode")]:
         with pytest.raises(CompileError, match=msg):
             resnet18.to_onnx(**kw)
-
-
-def test_passes_one_by_one():
-    model = every_op()
-    g, w = model.graph, realistic(model)
-    g1, w1, changed = drop_train_only.run(g, w)
-    assert changed and [o.name for o in g1.outputs] == ["logits", "probs"] and not g1.lint()
-    assert not any(n.startswith("aux.") for n in g1.nodes) and "aux.fc.weight" not in w1
-    g2, w2, changed = remove_dropout.run(g1, w1)
-    assert changed and "19" not in g2.nodes and g2.nodes["fc2"].inputs == ["18"] and not g2.lint()
-    g3, w3, changed = fold_bn.run(g2, w2)
-    assert changed and not g3.lint()
-    # folded: stem_bn (into a conv with bias), res.bn (no affine, into a conv without); kept: fc_bn (after linear)
-    assert {n for n in g2.nodes if n not in g3.nodes} == {"stem_bn", "res.bn"}
-    assert g3.nodes["res.conv"].params.bias and g3.nodes["res.conv"].weights["bias"] == (16,)
-    assert "fc_bn" in g3.nodes and g3.nodes["res.2"].inputs == ["res.conv"] and g3.nodes["act"].inputs == ["stem"]
-    assert fold_bn.run(g3, w3)[2] is False and remove_dropout.run(g3, w3)[2] is False
-    assert g.nodes["res.conv"].params.bias is False and "stem_bn" in g.nodes  # inputs untouched
-    # the folded conv equals conv then BN on a random input
-    x = np.random.default_rng(2).standard_normal((2, *model.input_shape)).astype(np.float32)
-    ref = run(model.to_onnx(mode="train", weights=w), x)["probs"]
-    assert scale_diff(run(model.to_onnx(weights=w), x)["probs"], ref) < 1e-5
-
-
-def test_folding_deferred_weights_equals_folding_arrays():
-    """The compile's own draws are folded in place as they come (Deferred); given arrays are copied.
-    With non-trivial BN statistics both give the same bits."""
-    from concurrent.futures import Future
-
-    from archspec.parallel import Deferred, resolve
-
-    def deferred(a):
-        done = Future()
-        done.set_result(a.copy())
-        return Deferred(done, a.shape, a.dtype)
-
-    model = every_op()
-    g, w = passes.apply(remove_dropout, *passes.apply(drop_train_only, model.graph, realistic(model)))
-    lazy = {k: deferred(v) if v.ndim == 4 else v for k, v in w.items()}
-    g1, w1, _ = fold_bn.run(g, w)
-    g2, w2, _ = fold_bn.run(g, lazy)
-    assert list(g1.nodes) == list(g2.nodes) and w1.keys() == w2.keys()
-    assert any(isinstance(v, Deferred) for v in w2.values())
-    for k, v in w1.items():
-        assert np.array_equal(resolve(w2[k]), v), k
-
-
-def test_bn_is_not_folded_into_a_conv_read_elsewhere():
-    spec = """
-archspec: 1
-name: shared
-input: {name: x, shape: [2, 8, 8]}
-graph:
-  - {name: c, conv: {out: 4, kernel: 3, pad: 1}, from: x}
-  - {name: n, bn: {}, from: c}
-  - {name: s, add: {}, from: [c, n]}
-"""
-    model = archspec.loads(spec)
-    g, _ = passes.deploy(model.graph, init_weights(model.graph))
-    assert "n" in g.nodes and g.nodes["c"] is model.graph.nodes["c"]
-    assert [n.op_type for n in model.to_onnx().graph.node] == ["Conv", "BatchNormalization", "Add"]

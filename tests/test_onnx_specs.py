@@ -9,8 +9,8 @@ import pytest
 from onnx_cases import inferred_shapes, realistic, session, specs
 
 import archspec
-from archspec.onnx_backend import passes
-from archspec.onnx_backend.passes.rewire import uses
+from archspec.passes import deploy
+from archspec.passes.rewire import uses
 
 MODES = ("deploy", "train")
 
@@ -34,7 +34,7 @@ def compiled(request):
 def test_checker_and_shape_inference(compiled, mode):
     model, w, protos, _ = compiled
     onnx.checker.check_model(protos[mode], full_check=True)
-    graph = model.graph if mode == "train" else passes.deploy(model.graph, w)[0]
+    graph = model.graph if mode == "train" else deploy().run(model.graph, w).graph
     want = {n.name: ("N", *n.shape) for n in graph.nodes.values() if n.op != "input"}
     got = {k: v for k, v in inferred_shapes(protos[mode]).items() if k in model.graph.nodes}
     assert got == want  # every IR node of the mode's graph, by name, has exactly archspec's shape

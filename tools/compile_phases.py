@@ -26,7 +26,7 @@ import archspec, archspec.onnx_backend.compile as c, archspec.onnx_backend.save 
 t1 = time.perf_counter()
 model = archspec.load("resnet50")
 t2 = time.perf_counter()
-compiled = c.compile_model(model)
+compiled = c.compile_model(model.program)
 t3 = time.perf_counter()
 with tempfile.TemporaryDirectory() as d:
     s.save_model(compiled, d + "/r50.onnx")

@@ -22,6 +22,7 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--input", help="override the input size, CxHxW")
     p.add_argument("--check", action="store_true",
                    help="run the ONNX checker, shape inference and onnxruntime on the written file")
+    p.add_argument("-v", "--verbose", action="store_true", help="report what each pass did (to stderr)")
     p.set_defaults(run=run)
 
 
@@ -29,6 +30,8 @@ def run(args: argparse.Namespace) -> int:
     from archspec import load
     from archspec.cli import EXIT_SPEC, UsageError, parse_input
     from archspec.onnx_backend import DEFAULT_OPSET, CompileError
+    from archspec.onnx_backend.compile import compile_model
+    from archspec.onnx_backend.save import save_model
     from archspec.weights import WeightsError
 
     model = load(args.spec, parse_input(args.input))
@@ -36,7 +39,11 @@ def run(args: argparse.Namespace) -> int:
     opts = dict(opset=args.opset or DEFAULT_OPSET, batch=args.batch, dynamic_hw=args.dynamic_hw, fp16=args.fp16,
                 mode=args.mode, fold_bn=args.fold_bn, weights=args.weights, seed=args.seed)
     try:
-        path = model.save_onnx(out, **opts)
+        compiled = compile_model(model.program, **opts)  # as Model.save_onnx, keeping the pass report
+        if args.verbose:
+            lines = [f"pass {s}" for s in compiled.report] or ["passes: none, the train graph is compiled as it is"]
+            print("\n".join(lines), file=sys.stderr)
+        path = save_model(compiled, out)
     except CompileError as e:
         raise UsageError(str(e)) from None
     except (WeightsError, OSError) as e:

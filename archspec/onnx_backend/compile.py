@@ -1,30 +1,28 @@
-"""The compile pipeline: options, weights, deploy passes, emission. `to_onnx` never imports torch
-(unless asked to read a torch checkpoint)."""
+"""The compile pipeline: a Program (the front end's product) and options -> weights, deploy passes,
+emission. `to_onnx` never imports torch (unless asked to read a torch checkpoint)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from archspec.errors import SpecError
-from archspec.expand import expand
 from archspec.ir import Graph
-from archspec.onnx_backend import passes, proto
+from archspec.onnx_backend import proto
 from archspec.onnx_backend.emit import Compiled, CompileError, Dims, emit
 from archspec.onnx_backend.metadata import metadata
-from archspec.onnx_backend.passes import drop_train_only
-from archspec.onnx_backend.passes.drop_train_only import live_nodes
 from archspec.onnx_backend.save import EXTERNAL_DATA_THRESHOLD, save_model
 from archspec.parallel import Array, cancel
+from archspec.passes import Pipeline, deploy
+from archspec.passes.drop_train_only import eval_outputs, live_nodes
+from archspec.program import Program
 from archspec.weights import check_weights, init_weights, load_weights
 
 if TYPE_CHECKING:
     import onnx
-
-    from archspec.model import Model
 
 MIN_OPSET = 13
 DEFAULT_OPSET = 17  # run by onnxruntime >= 1.12 (2022) and every runtime since
@@ -55,30 +53,28 @@ class Options:
             raise CompileError(f"mode must be one of {', '.join(MODES)}, got '{self.mode}'")
 
 
-def to_onnx(model: Model, *, weights: Weights = None, seed: int = 0, **options: object) -> onnx.ModelProto:
-    """The ONNX model of `model`. `weights`: a state_dict of arrays, a weights file, or None for
+def to_onnx(program: Program, *, weights: Weights = None, seed: int = 0, **options: object) -> onnx.ModelProto:
+    """The ONNX model of `program`. `weights`: a state_dict of arrays, a weights file, or None for
     PyTorch-default initial values drawn from `seed`. `options`: the fields of `Options`."""
-    return compile_model(model, weights=weights, seed=seed, **options).proto()
+    return compile_model(program, weights=weights, seed=seed, **options).proto()
 
 
-def save_onnx(model: Model, path: str | Path, *, external_threshold: int = EXTERNAL_DATA_THRESHOLD,
+def save_onnx(program: Program, path: str | Path, *, external_threshold: int = EXTERNAL_DATA_THRESHOLD,
               weights: Weights = None, seed: int = 0, **options: object) -> Path:
     """Compile and write atomically; when the tensors exceed `external_threshold` bytes they go to
     `<path>.data`. The file's bytes are those of `to_onnx(...).SerializeToString()`."""
-    return save_model(compile_model(model, weights=weights, seed=seed, **options), path, external_threshold)
+    return save_model(compile_model(program, weights=weights, seed=seed, **options), path, external_threshold)
 
 
-def compile_model(model: Model, *, weights: Weights = None, seed: int = 0, **options: object) -> Compiled:
-    """The encoded model with its tensors as arrays, some maybe still being drawn (see emit.Compiled);
-    no onnx import."""
+def compile_model(program: Program, *, weights: Weights = None, seed: int = 0, **options: object) -> Compiled:
+    """The encoded model with its tensors as arrays, some maybe still being drawn (see emit.Compiled),
+    and the report of its passes; no onnx import."""
     opts = Options(**options)  # type: ignore[arg-type]
     opts.check()
-    graph = model.graph
-    if opts.mode == "deploy":  # the eval outputs' graph first: its nodes alone get (and need) weights
-        graph, _ = passes.apply(drop_train_only, graph, {})
-        live = list(graph.nodes.values())
-    else:
-        live = live_nodes(graph, graph.outputs)
+    graph = program.graph
+    # only the nodes of the mode's graph get (and need) weights: in deploy, the eval outputs' nodes
+    live = live_nodes(graph, eval_outputs(graph) if opts.mode == "deploy" else graph.outputs)
+    arrays: Mapping[str, Array]
     if weights is None:  # large arrays are drawn on the pool while the model is laid out and written
         arrays, desc = init_weights(graph, seed, live, defer=True), f"seed {seed}"
     elif isinstance(weights, dict):
@@ -86,46 +82,45 @@ def compile_model(model: Model, *, weights: Weights = None, seed: int = 0, **opt
     else:
         arrays, desc = load_weights(weights), Path(weights).name
     try:
-        return _passes_and_emit(model, graph, check_weights(model.graph, arrays, live), opts, desc)
+        return _passes_and_emit(program, check_weights(graph, arrays, live), opts, desc)
     except BaseException:
         cancel(arrays.values())  # a failed compile does not wait for weights it will not write
         raise
 
 
-def _passes_and_emit(model: Model, graph: Graph, arrays: dict[str, Array], opts: Options, desc: str) -> Compiled:
-    if opts.mode == "deploy":
-        graph, arrays = passes.deploy(graph, arrays, opts.fold_bn, train_only_dropped=True)
-    dims = _free_hw_dims(model, graph) if opts.dynamic_hw else _io_dims(graph)
-    return emit(graph, arrays, opset=opts.opset, batch=opts.batch or "N", fp16=opts.fp16, io_dims=dims,
-                metadata=metadata(model, graph, opts.mode, desc), doc=model.spec.description)
+def _passes_and_emit(program: Program, arrays: dict[str, Array], opts: Options, desc: str) -> Compiled:
+    ran = (deploy(opts.fold_bn) if opts.mode == "deploy" else Pipeline(())).run(program.graph, arrays)
+    graph = ran.graph
+    dims = _free_hw_dims(program, graph) if opts.dynamic_hw else _io_dims(graph)
+    compiled = emit(graph, ran.weights, opset=opts.opset, batch=opts.batch or "N", fp16=opts.fp16, io_dims=dims,
+                    metadata=metadata(program, graph, opts.mode, desc), doc=program.description)
+    return replace(compiled, report=tuple(str(s) for s in ran.steps))
 
 
 def _io_dims(graph: Graph) -> dict[str, Dims]:
     return {n: graph.nodes[n].shape for n in (graph.input, *(o.node for o in graph.outputs))}
 
 
-def _free_hw_dims(model: Model, graph: Graph) -> dict[str, Dims]:
-    """Input [C, "H", "W"]; an output dim that changes with the input size is left unknown. The spec
-    is expanded again at twice the size: if any weight shape changes, it is tied to its size."""
-    shape = model.input_shape
+def _free_hw_dims(program: Program, graph: Graph) -> dict[str, Dims]:
+    """Input [C, "H", "W"]; an output dim that changes with the input size is left unknown (the
+    front end finds which by expanding the spec again at another size)."""
+    shape, name = program.input_shape, program.name
     if len(shape) != 3:
-        raise CompileError(f"--dynamic-hw needs an image input [C,H,W]; {model.name} takes {list(shape)}")
+        raise CompileError(f"--dynamic-hw needs an image input [C,H,W]; {name} takes {list(shape)}")
     c, h, w = shape
-    try:
-        other = expand(model.source, (c, 2 * h, 2 * w), model.spec)
-    except SpecError as e:
-        raise CompileError(f"--dynamic-hw: {model.name} does not accept a {2 * h}x{2 * w} input: "
-                           f"{e.diagnostics[0].message}") from None
+    dep = program.size_dependence()
+    if dep.error:
+        raise CompileError(f"--dynamic-hw: {name} does not accept a {dep.size[1]}x{dep.size[2]} input: "
+                           f"{dep.error}")
     for n in graph.nodes.values():
-        if other.nodes[n.name].weights != model.graph.nodes[n.name].weights:
-            raise CompileError(f"--dynamic-hw: {model.name} takes only {h}x{w} inputs: the weights of "
+        if n.name in dep.sized_weights:
+            raise CompileError(f"--dynamic-hw: {name} takes only {h}x{w} inputs: the weights of "
                                f"'{n.name}' ({n.op}) depend on the input size")
     for n in graph.nodes.values():  # its lowering (kernel or matrices) is computed for one size
-        if n.op != "input" and n.impl.tied_to_input_size(n):
+        if n.name != graph.input and n.impl.tied_to_input_size(n):
             raise CompileError(f"--dynamic-hw: '{n.name}' ({n.op} to {'x'.join(map(str, n.shape[1:]))}) is "
                                f"lowered for the {h}x{w} input only")
     dims: dict[str, Dims] = {graph.input: (c, "H", "W")}
     for o in graph.outputs:
-        mine, theirs = graph.nodes[o.node].shape, other.nodes[o.node].shape
-        dims[o.node] = tuple(a if a == b else None for a, b in zip(mine, theirs))
+        dims[o.node] = tuple(None if v else d for d, v in zip(graph.nodes[o.node].shape, dep.varying[o.node]))
     return dims

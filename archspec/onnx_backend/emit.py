@@ -25,7 +25,7 @@ GRAPH, INITIALIZER, RAW_DATA = 7, 5, 9  # ModelProto.graph, GraphProto.initializ
 
 
 class Writer(Protocol):
-    def write(self, data: bytes | memoryview | np.ndarray, /) -> int: ...
+    def write(self, data: bytes | memoryview, /) -> int: ...
 
 
 class CompileError(ValueError):
@@ -45,6 +45,7 @@ class Compiled:
     tensors: dict[str, tuple[bytes, Array]]  # name -> (TensorProto fields before raw_data, values)
     graph_tail: bytes
     model_tail: bytes
+    report: tuple[str, ...] = ()  # what each pass of the compile did (`archspec compile -v`)
 
     @property
     def nbytes(self) -> int:
@@ -63,10 +64,10 @@ class Compiled:
         size = len(self.graph_head) + len(self.graph_tail) + sum(
             len(p) + (0 if a is None else a.nbytes) for p, a in parts)
         f.write(self.model_head + key(GRAPH) + varint(size) + self.graph_head)
-        for prefix, a in parts:
+        for prefix, values in parts:
             f.write(prefix)
-            if a is not None:
-                f.write(resolve(a).reshape(-1).view(np.uint8))
+            if values is not None:
+                f.write(resolve(values).reshape(-1).view(np.uint8).data)
         f.write(self.graph_tail + self.model_tail)
 
     def tobytes(self) -> bytes:
@@ -104,8 +105,8 @@ def emit(graph: Graph, weights: dict[str, Array], *, opset: int, batch: int | st
     for node in graph.nodes.values():
         if node.op != "input":
             node.impl.onnx(node, b)
-    for out, node in identities:
-        b.nodes.append(proto.node("Identity", [values[node]], [out], out, {}))
+    for out, read in identities:
+        b.nodes.append(proto.node("Identity", [values[read]], [out], out, {}))
     elem = proto.FLOAT16 if fp16 else proto.FLOAT
 
     def io_field(field: int, value: str, node: str) -> bytes:

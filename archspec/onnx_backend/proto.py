@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from archspec.parallel import Array
 
 VARINT, FIXED32, LEN = 0, 5, 2
 FLOAT, FLOAT16, INT64 = 1, 10, 7  # TensorProto.DataType
@@ -70,10 +74,10 @@ def attribute(name: str, value: object) -> bytes:
         body, kind = key(2, FIXED32) + struct.pack("<f", value), ATTR_FLOAT
     elif isinstance(value, str):
         body, kind = str_field(4, value), ATTR_STRING
-    elif all(isinstance(v, int) for v in value):  # type: ignore[union-attr]
-        body, kind = b"".join(int_field(8, int(v)) for v in value), ATTR_INTS  # type: ignore[union-attr]
+    elif all(isinstance(v, int) for v in value):  # type: ignore[attr-defined]
+        body, kind = b"".join(int_field(8, int(v)) for v in value), ATTR_INTS  # type: ignore[attr-defined]
     else:
-        body = b"".join(key(7, FIXED32) + struct.pack("<f", v) for v in value)  # type: ignore[union-attr]
+        body = b"".join(key(7, FIXED32) + struct.pack("<f", v) for v in value)  # type: ignore[attr-defined]
         kind = ATTR_FLOATS
     return str_field(1, name) + body + int_field(20, kind)
 
@@ -95,7 +99,7 @@ def value_info(name: str, elem_type: int, dims: Iterable[int | str | None]) -> b
     return str_field(1, name) + bytes_field(2, bytes_field(1, tensor))
 
 
-def tensor_head(name: str, a: np.ndarray) -> bytes:
+def tensor_head(name: str, a: Array) -> bytes:
     """TensorProto fields before raw_data (9): dims 1, data_type 2, name 8."""
     return b"".join(int_field(1, d) for d in a.shape) + int_field(2, DTYPES[a.dtype]) + str_field(8, name)
 

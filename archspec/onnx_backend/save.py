@@ -50,6 +50,6 @@ def _externalise(model: Compiled, f: SyncBehind, location: str) -> dict[str, byt
         if a.nbytes >= EXTERNAL_MIN_TENSOR:
             offset = -(-f.tell() // ALIGN) * ALIGN
             f.seek(offset)
-            f.write(resolve(a).reshape(-1).view(np.uint8))
+            f.write(resolve(a).reshape(-1).view(np.uint8).data)
             moved[name] = external(location, offset, a.nbytes)
     return moved

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from archspec.ir import Graph, Node, Output
-from archspec.onnx_backend.passes.rewire import bypass
-from archspec.parallel import Array
+from archspec.passes.base import PassResult, Weights
+from archspec.passes.rewire import bypass
 from archspec.weights import expected
 
 
@@ -23,13 +23,15 @@ def eval_outputs(graph: Graph) -> list[Output]:
     return [o for o in graph.outputs if not o.train_only]
 
 
-def run(graph: Graph, weights: dict[str, Array]) -> tuple[Graph, dict[str, Array], bool]:
+def drop_train_only(graph: Graph, weights: Weights) -> PassResult:
     outputs = eval_outputs(graph)
     live = {n.name for n in live_nodes(graph, outputs)}
     dead = [n for n in graph.nodes.values() if n.name not in live]
     if not dead and len(outputs) == len(graph.outputs):
-        return graph, weights, False
+        return PassResult(graph, weights, False)
     # a dropped node has no consumer left, so it needs no stand-in; `bypass` only removes it
     new = bypass(graph, {n.name: graph.input for n in dead}, outputs=outputs)
     gone = expected(dead)
-    return new, {k: v for k, v in weights.items() if k not in gone}, True
+    names = [o.name for o in graph.outputs if o.train_only]
+    note = f"dropped {len(dead)} nodes" + (f" and train-only {', '.join(names)}" if names else "")
+    return PassResult(new, {k: v for k, v in weights.items() if k not in gone}, True, note)
