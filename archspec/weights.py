@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from archspec.errors import UserError
 from archspec.parallel import Array, Deferred, pmap
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ IGNORED_SUFFIXES = (".num_batches_tracked",)  # torch BN bookkeeping, not a weig
 DEFER_BYTES = 1 << 18  # init_weights(defer=True) draws nodes with this many bytes on the pool
 
 
-class WeightsError(ValueError):
+class WeightsError(UserError, ValueError):
     """A weights file that cannot be read or does not fit the graph."""
 
 

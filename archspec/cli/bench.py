@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from archspec.cli.run import add_model_args, check_counts, open_cli_model, usage_errors
+from archspec.cli.run import add_model_args, check_counts, open_cli_model
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -39,7 +39,6 @@ def parse_batches(text: str) -> list[int]:
     return batches
 
 
-@usage_errors
 def run(args: argparse.Namespace) -> int:
     from archspec.cli import parse_input
     from archspec.runtime.ort_bench import bench_onnx

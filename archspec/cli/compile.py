@@ -28,11 +28,12 @@ def add(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from archspec import load
     from archspec.cli import EXIT_SPEC, UsageError, parse_input
+    from archspec.io import safe_filename
     from archspec.onnx_backend import DEFAULT_OPSET, CompileError
     from archspec.weights import WeightsError
 
     model = load(args.spec, parse_input(args.input))
-    out = args.output or f"{model.name}.onnx"
+    out = args.output or safe_filename(model.name, ".onnx")
     opts = dict(opset=args.opset or DEFAULT_OPSET, batch=args.batch, dynamic_hw=args.dynamic_hw, fp16=args.fp16,
                 mode=args.mode, fold_bn=args.fold_bn, weights=args.weights, seed=args.seed)
     try:

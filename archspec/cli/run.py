@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import sys
-from collections.abc import Callable
 from typing import Any
 
 
@@ -32,22 +30,6 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def usage_errors(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """The runtime's user errors (missing files, no CUDA) as CLI usage errors: message, exit 2."""
-
-    @functools.wraps(handler)
-    def wrapped(args: argparse.Namespace) -> int:
-        from archspec.cli import UsageError
-        from archspec.runtime.errors import RunError
-
-        try:
-            return handler(args)
-        except RunError as e:
-            raise UsageError(str(e)) from None
-
-    return wrapped
-
-
 def check_counts(**counts: int | None) -> None:
     from archspec.cli import UsageError
 
@@ -60,13 +42,13 @@ def open_cli_model(args: argparse.Namespace, weights: dict[str, Any] | None = No
                    spec: Any = None) -> Any:
     """The model MODEL names (compiled from `spec`, MODEL already loaded, when given); a note on
     stderr when a spec gets random weights."""
-    from archspec.runtime.errors import RunError
+    from archspec.cli import UsageError
     from archspec.runtime.load import from_spec, is_onnx_ref, open_model
     from archspec.runtime.weights import read_weights
 
     if args.weights and is_onnx_ref(args.model):
-        raise RunError(f"--weights is for a spec: {args.model} holds its own weights "
-                       "(compile it again with `archspec compile --weights FILE`)")
+        raise UsageError(f"--weights is for a spec: {args.model} holds its own weights "
+                         "(compile it again with `archspec compile --weights FILE`)")
     if weights is None and args.weights:
         weights = read_weights(args.weights)
     if spec is None:
@@ -79,7 +61,6 @@ def open_cli_model(args: argparse.Namespace, weights: dict[str, Any] | None = No
     return model
 
 
-@usage_errors
 def run(args: argparse.Namespace) -> int:
     from archspec.runtime.infer import predict
 
