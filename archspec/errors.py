@@ -44,10 +44,11 @@ class UserError(Exception):
 class LimitError(UserError):
     """Input past one of archspec.limits.LIMITS; the message names the limit and how to raise it."""
 
-    def __init__(self, what: str, limit: str):
+    def __init__(self, what: str, limit: str, show_value: bool = True):
         from archspec.limits import LIMITS
 
-        super().__init__(f"{what} (limit {limit}={getattr(LIMITS, limit):,}; raise it with --limit {limit}=N)")
+        value = f"={getattr(LIMITS, limit):,}" if show_value else ""
+        super().__init__(f"{what} (limit {limit}{value}; raise it with --limit {limit}=N)")
         self.limit = limit
 
 

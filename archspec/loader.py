@@ -27,6 +27,8 @@ def builtin_names() -> list[str]:
 
 def find_spec(spec: str | Path) -> Path:
     """A path, or the name of a built-in spec."""
+    if "\0" in str(spec):
+        raise SpecError(Diagnostic(f"a spec name or path cannot hold a NUL character: {str(spec)!r}"))
     path = Path(spec)
     if path.is_file():
         return path
@@ -71,15 +73,24 @@ def parse_file(path: Path) -> SDict:
         data = load_yaml(text, str(path))
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        pos = Pos(str(path), mark.line + 1, mark.column + 1) if mark else None
+        pos = _in_text(text, path, mark) if mark else None
         problem = getattr(e, "problem", None) or str(e)
         context = getattr(e, "context", None) or ""
         cmark = getattr(e, "context_mark", None)
-        notes = [(Pos(str(path), cmark.line + 1, cmark.column + 1), context)] if cmark and context else []
+        notes = [(_in_text(text, path, cmark), context)] if cmark and context else []
         raise SpecError(Diagnostic(f"YAML syntax: {problem}", pos, notes=notes)) from None
     if not isinstance(data, SDict):
         raise SpecError(Diagnostic("a spec file must be a YAML mapping", Pos(str(path), 1, 1)))
     return data
+
+
+def _in_text(text: str, path: Path, mark: yaml.Mark) -> Pos:
+    """A YAML mark as a position inside the file: the end of the stream, past the last line
+    break, is reported at the end of the last line."""
+    lines = text.splitlines() or [""]
+    if mark.line < len(lines):
+        return Pos(str(path), mark.line + 1, min(mark.column, len(lines[mark.line])) + 1)
+    return Pos(str(path), len(lines), len(lines[-1]) + 1)
 
 
 def read_text(path: Path) -> str:

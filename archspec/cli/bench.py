@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         check_counts(seconds=0)
     iters = 20 if args.iters is None and args.seconds is None else args.iters
     timing = {"warmup": max(args.warmup, 0), "iters": iters, "seconds": args.seconds, "progress": args.progress}
-    model, spec, weights = _open(args)
+    model, spec, weights = _open(args, max(batches))
     shape = model.sample_shape(parse_input(args.input))
     macs = model.macs(shape)
     results = bench_onnx(model, batches, args.provider, args.threads, sample_shape=shape, macs=macs, **timing)
@@ -66,28 +66,28 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open(args: argparse.Namespace) -> tuple[Any, Any, Any]:
+def _open(args: argparse.Namespace, batch: int) -> tuple[Any, Any, Any]:
     """MODEL, loaded once, and for --compare its spec and ONE set of weights for both backends: from
     --weights, from the .onnx file's initializers, or a fresh torch module's (seeded) initialisation."""
     if not args.compare:
-        return open_cli_model(args, fp16=args.fp16), None, None
-    from archspec import SpecError, load
+        return open_cli_model(args, fp16=args.fp16, batch=batch), None, None
+    from archspec import load
+    from archspec.loader import builtin_names
     from archspec.runtime.errors import RunError
     from archspec.runtime.load import is_onnx_ref
     from archspec.runtime.weights import onnx_weights, read_weights, spec_weights
 
-    if is_onnx_ref(args.model):  # its spec by the name in its metadata (a built-in)
-        model = open_cli_model(args)
-        try:
-            spec = load(model.name)
-        except SpecError:
+    if is_onnx_ref(args.model):  # its spec by the name in its metadata: a built-in, never a path
+        model = open_cli_model(args, batch=batch)
+        if model.name not in builtin_names():
             raise RunError(f"--compare torch needs the spec of {args.model} ('{model.name}' is not a "
-                           "built-in): pass the spec file as MODEL") from None
+                           "built-in): pass the spec file as MODEL")
+        spec = load(model.name)
         fresh = spec_weights(spec, args.seed)
         return model, spec, {**fresh, **onnx_weights(model.proto, list(fresh))}
     spec = load(args.model)
     weights = read_weights(args.weights) if args.weights else spec_weights(spec, args.seed)
-    return open_cli_model(args, weights, args.fp16, spec=spec), spec, weights
+    return open_cli_model(args, weights, args.fp16, spec=spec, batch=batch, copies=2), spec, weights
 
 
 def render(report: dict[str, Any]) -> str:

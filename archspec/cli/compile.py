@@ -26,13 +26,14 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from archspec import load
+    from archspec import budget, load
     from archspec.cli import EXIT_SPEC, UsageError, parse_input
     from archspec.io import safe_filename
     from archspec.onnx_backend import DEFAULT_OPSET, CompileError
     from archspec.weights import WeightsError
 
     model = load(args.spec, parse_input(args.input))
+    budget.check(model.graph, "compiling", batch=0, itemsize=2 if args.fp16 else 4)
     out = args.output or safe_filename(model.name, ".onnx")
     opts = dict(opset=args.opset or DEFAULT_OPSET, batch=args.batch, dynamic_hw=args.dynamic_hw, fp16=args.fp16,
                 mode=args.mode, fold_bn=args.fold_bn, weights=args.weights, seed=args.seed)

@@ -39,9 +39,11 @@ def check_counts(**counts: int | None) -> None:
 
 
 def open_cli_model(args: argparse.Namespace, weights: dict[str, Any] | None = None, fp16: bool = False,
-                   spec: Any = None) -> Any:
+                   spec: Any = None, batch: int = 1, copies: int = 1) -> Any:
     """The model MODEL names (compiled from `spec`, MODEL already loaded, when given); a note on
-    stderr when a spec gets random weights."""
+    stderr when a spec gets random weights. A spec is first checked to fit the memory budget at
+    `batch` (`copies` of it: onnxruntime and torch side by side)."""
+    from archspec import budget, load
     from archspec.cli import UsageError
     from archspec.runtime.load import from_spec, is_onnx_ref, open_model
     from archspec.runtime.weights import read_weights
@@ -51,6 +53,10 @@ def open_cli_model(args: argparse.Namespace, weights: dict[str, Any] | None = No
                          "(compile it again with `archspec compile --weights FILE`)")
     if weights is None and args.weights:
         weights = read_weights(args.weights)
+    if spec is None and not is_onnx_ref(args.model):
+        spec = load(args.model)
+    if spec is not None:
+        budget.check(spec.graph, "running", batch=batch, itemsize=2 if fp16 else 4, copies=copies)
     if spec is None:
         model = open_model(args.model, fp16=fp16, weights=weights, seed=args.seed)
     else:
@@ -65,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     from archspec.runtime.infer import predict
 
     check_counts(top_k=args.top_k, threads=args.threads)
-    model = open_cli_model(args)
+    model = open_cli_model(args, batch=len(args.input))
     preds = predict(model, args.input, args.top_k, args.provider, args.threads)
     if args.json:
         print(json.dumps({"model": model.name, "provider": args.provider, "predictions": preds}, indent=2))

@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         return launch(args.nproc, child_argv(args))
     import torch
 
-    from archspec import load
+    from archspec import budget, load
     from archspec.cli import UsageError, parse_input
     from archspec.loader import find_spec
     from archspec.train.distributed import from_env
@@ -86,7 +86,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         model = load(args.spec, parse_input(args.input))
         recipe, last = load_recipe(args.recipe, model.name), None
-    result = train(model, with_overrides(args, recipe), out, resume=last or False, progress_bar=not args.quiet)
+    recipe = with_overrides(args, recipe)
+    budget.check(model.graph, "training", batch=recipe.batch_size, train=True)
+    result = train(model, recipe, out, resume=last or False, progress_bar=not args.quiet)
     if from_env().main:
         print(f"best val acc {100 * result['best_val_acc']:.2f}% (epoch {result['best_epoch']}); "
               f"wrote {out}/last.pt, best.pt, best.safetensors, metrics.jsonl")

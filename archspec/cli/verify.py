@@ -30,12 +30,13 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from archspec import load
+    from archspec import budget, load
     from archspec.cli import EXIT_SPEC, UsageError, parse_input
 
     if args.batch < 1 or not args.tolerance > 0:
         raise UsageError("--batch must be at least 1 and --tolerance positive")
     model = load(args.spec, parse_input(args.input))
+    budget.check(model.graph, "verifying (torch and onnxruntime side by side)", batch=args.batch, copies=2)
     try:
         import onnxruntime  # noqa: F401
         import torch
