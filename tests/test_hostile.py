@@ -297,3 +297,89 @@ def test_an_internal_error_says_it_is_a_bug_and_exits_3(monkeypatch, capsys):
 def test_spec_errors_keep_their_code_and_format():
     with pytest.raises(SpecError):
         archspec.loads(HEAD.format(name="x") + "layers: [rleu]\n")
+
+
+# ---- files given to run and bench ----------------------------------------------------------------
+
+def _onnx_file(tmp_path: Path, name: str, make) -> Path:
+    import onnx
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 8, 8])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3, 8, 8])
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y])
+    model = make(helper, TensorProto, graph) or helper.make_model(graph)
+    path = tmp_path / name
+    onnx.save(model, path)
+    return path
+
+
+def _no_input(helper, tp, graph):
+    del graph.input[:]
+
+
+def _sequence_input(helper, tp, graph):
+    graph.input[0].CopyFrom(helper.make_tensor_sequence_value_info("x", tp.FLOAT, None))
+
+
+def _huge_input(helper, tp, graph):
+    graph.input[0].CopyFrom(helper.make_tensor_value_info("x", tp.FLOAT, ["N", 3, 1 << 20, 1 << 20]))
+
+
+def _outside_data(helper, tp, graph):
+    from onnx import numpy_helper
+
+    t = numpy_helper.from_array(np.zeros(4, np.float32), "w")
+    t.ClearField("raw_data")
+    t.data_location = tp.EXTERNAL
+    t.external_data.add(key="location", value="../../../../etc/shadow")
+    graph.initializer.append(t)
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (_no_input, "the model has no input"),
+    (_sequence_input, "is a sequence_type, not a tensor"),
+    (_huge_input, "past the limit of 4,294,967,296 bytes a sample"),
+    (_outside_data, "names its data in '../../../../etc/shadow', which is not a file beside the model"),
+])
+def test_crafted_onnx_files_are_refused(tmp_path: Path, make, message: str):
+    path = _onnx_file(tmp_path, "m.onnx", make)
+    np.save(tmp_path / "x.npy", np.zeros((3, 8, 8), np.float32))
+    for argv in (["run", str(path), "--input", str(tmp_path / "x.npy")], ["bench", str(path)]):
+        r = run_cli(*argv)
+        assert r.returncode == 1 and message in r.stderr and "Traceback" not in r.stderr, r.stderr[-2000:]
+
+
+def test_a_truncated_onnx_file_is_a_clear_error(tmp_path: Path):
+    data = archspec.load("lenet5").onnx_bytes()
+    (tmp_path / "cut.onnx").write_bytes(data[: len(data) // 2])
+    r = run_cli("bench", str(tmp_path / "cut.onnx"))
+    assert r.returncode == 1 and "not a readable ONNX model" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("side", [10000, 20000])  # past Pillow's warning limit; past its error limit
+def test_a_decompression_bomb_png_is_refused(tmp_path: Path, side: int):
+    """A PNG that declares side x side pixels (1.2 GB decoded at 20000) is refused before decoding."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)) \
+        + chunk(b"IDAT", zlib.compress(bytes(side * 3 + 1) * 8)) + chunk(b"IEND", b"")
+    (tmp_path / "bomb.png").write_bytes(png)
+    r = run_cli("run", "lenet5", "--input", str(tmp_path / "bomb.png"))
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "refused" in r.stderr and f"{side * side} pixels" in r.stderr and "decompression bomb" in r.stderr
+
+
+def test_npy_arrays_are_checked_before_reading(tmp_path: Path):
+    header = {"descr": "<f4", "fortran_order": False, "shape": (1 << 40,)}
+    with open(tmp_path / "huge.npy", "wb") as f:
+        np.lib.format.write_array_header_1_0(f, header)
+    np.save(tmp_path / "nan.npy", np.full((1, 32, 32), np.nan, np.float32))
+    for name, message in [("huge.npy", "is past the limit 4,294,967,296"),
+                          ("nan.npy", "the array holds NaN or infinite values")]:
+        r = run_cli("run", "lenet5", "--input", str(tmp_path / name))
+        assert r.returncode == 1 and message in r.stderr and "Traceback" not in r.stderr, r.stderr
