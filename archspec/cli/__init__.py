@@ -12,6 +12,7 @@ import gc
 import importlib
 import os
 import sys
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 # Pydantic looks for plugins through every installed distribution's entry points the first time
@@ -81,7 +82,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(argv: list[str]) -> int:
-    args = parser(argv[0] if argv and argv[0] in COMMANDS else None).parse_args(argv)
+    try:
+        args = parser(argv[0] if argv and argv[0] in COMMANDS else None).parse_args(argv)
+    except SystemExit as e:  # --help, --version (0) or a bad argument (2, argparse's message printed)
+        return e.code if isinstance(e.code, int) else EXIT_USAGE
     out, err = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = Printable(out), Printable(err)  # text from specs and models, escaped
     try:
@@ -157,6 +161,37 @@ class Printable:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
+
+
+def seed(text: str) -> int:
+    """An argparse type: a seed numpy and torch both take, 0 to 2**63 - 1."""
+    return _int_in(text, 0, 2**63 - 1, "a seed")
+
+
+def count(low: int = 1, high: int = 2**31 - 1) -> Callable[[str], int]:
+    """An argparse type: an integer from `low` to `high` (batch sizes, threads, iterations...)."""
+    return lambda text: _int_in(text, low, high, "a count")
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a finite, positive duration of at most a day."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
+    if not 0 < value <= 86400:
+        raise argparse.ArgumentTypeError(f"seconds must be above 0 and at most 86400, got '{text}'")
+    return value
+
+
+def _int_in(text: str, low: int, high: int, what: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"{what} must be from {low:,} to {high:,}, got {text}")
+    return value
 
 
 def parse_input(text: str | None) -> tuple[int, ...] | None:

@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from archspec.cli import count, seconds
 from archspec.cli.run import add_model_args, check_counts, open_cli_model
 
 
@@ -13,10 +14,10 @@ def add(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="time a model on onnxruntime (CPU or CUDA), optionally against torch")
     add_model_args(p)
     p.add_argument("--batch", default="1", metavar="B,...", help="batch sizes, e.g. 1,8,32 (default 1)")
-    p.add_argument("--warmup", type=int, default=5, metavar="W", help="untimed calls first (default 5)")
+    p.add_argument("--warmup", type=count(0), default=5, metavar="W", help="untimed calls first (default 5)")
     how_long = p.add_mutually_exclusive_group()
-    how_long.add_argument("--iters", type=int, default=None, metavar="I", help="timed calls (default 20)")
-    how_long.add_argument("--seconds", type=float, default=None, metavar="S", help="time calls for S seconds")
+    how_long.add_argument("--iters", type=count(), default=None, metavar="I", help="timed calls (default 20)")
+    how_long.add_argument("--seconds", type=seconds, default=None, metavar="S", help="time calls for S seconds")
     p.add_argument("--fp16", action="store_true", help="for a spec: compile in float16 (meant for CUDA)")
     p.add_argument("--input", metavar="CxHxW", help="the input size, for models with symbolic sizes")
     p.add_argument("--compare", choices=["torch", "torch-eager"],

@@ -7,6 +7,8 @@ import json
 import sys
 from typing import Any
 
+from archspec.cli import count, seed
+
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
     """What `run` and `bench` share: the model, its weights, the provider and threads."""
@@ -14,10 +16,10 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
                    "compiled in memory")
     p.add_argument("--provider", choices=["cpu", "cuda"], default="cpu",
                    help="onnxruntime execution provider (cuda needs onnxruntime-gpu and a GPU)")
-    p.add_argument("--threads", type=int, default=None, help="intra-op threads (default: one per core)")
+    p.add_argument("--threads", type=count(1, 1024), default=None, help="intra-op threads (default: one per core)")
     p.add_argument("--weights", metavar="FILE", help="for a spec: .safetensors, .npz or torch checkpoint "
                    "keyed by parameter path (default: random weights from --seed)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random weights (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the random weights (default 0)")
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +27,7 @@ def add(sub: argparse._SubParsersAction) -> None:
     add_model_args(p)
     p.add_argument("--input", nargs="+", required=True, metavar="FILE",
                    help="PNG/JPEG images (preprocessed as the model's spec says) or .npy arrays (as given)")
-    p.add_argument("--top-k", type=int, default=5, metavar="K", help="classes to show per input (default 5)")
+    p.add_argument("--top-k", type=count(), default=5, metavar="K", help="classes to show per input (default 5)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(run=run)
 

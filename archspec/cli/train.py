@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from archspec.cli import seed
+
 if TYPE_CHECKING:
     from archspec.train.recipe import Recipe
 
@@ -23,7 +25,7 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR from last.pt")
     p.add_argument("--epochs", type=_positive, help="override the recipe's epochs")
     p.add_argument("--batch-size", type=_positive, help="override the recipe's (global) batch size")
-    p.add_argument("--seed", type=int, help="override the recipe's seed")
+    p.add_argument("--seed", type=seed, help="override the recipe's seed")
     p.add_argument("--input", help="override the spec's input size, CxHxW (kept by --resume)")
     p.add_argument("--data", metavar="SOURCE", help="override the training data: digits, a folder or an .npz")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="override the recipe's device")

@@ -11,6 +11,8 @@ import argparse
 import sys
 from typing import Any
 
+from archspec.cli import count, seed
+
 EXIT_MISMATCH = 3
 
 
@@ -23,8 +25,8 @@ def add(sub: argparse._SubParsersAction) -> None:
                    help="largest allowed max|diff| / max|torch output| (default 1e-4)")
     p.add_argument("--mode", choices=["deploy", "train", "both"], default="both",
                    help="ONNX graph(s) to check: deploy (BN folded, eval outputs), train (every output)")
-    p.add_argument("--batch", type=int, default=2, help="input batch size (default 2)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the weights (without --weights) and the input")
+    p.add_argument("--batch", type=count(), default=2, help="input batch size (default 2)")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the weights (without --weights) and the input")
     p.add_argument("--input", help="override the input size, CxHxW")
     p.set_defaults(run=run)
 
