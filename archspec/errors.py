@@ -36,7 +36,23 @@ class Diagnostic:
         return "\n".join(lines)
 
 
-class SpecError(Exception):
+class UserError(Exception):
+    """A problem with what the user gave (a file, a value, an option's target): the CLI prints
+    the message alone and exits 1, on every command. Subclassed by each stage's error."""
+
+
+class LimitError(UserError):
+    """Input past one of archspec.limits.LIMITS; the message names the limit and how to raise it."""
+
+    def __init__(self, what: str, limit: str, show_value: bool = True):
+        from archspec.limits import LIMITS
+
+        value = f"={getattr(LIMITS, limit):,}" if show_value else ""
+        super().__init__(f"{what} (limit {limit}{value}; raise it with --limit {limit}=N)")
+        self.limit = limit
+
+
+class SpecError(UserError):
     """One or more problems in a spec. `str()` gives the formatted report."""
 
     def __init__(self, diagnostics: list[Diagnostic] | Diagnostic):

@@ -13,6 +13,8 @@ import operator
 import re
 from functools import lru_cache
 
+from archspec.limits import LIMITS
+
 _NAME = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
 _WHOLE = re.compile(r"^\$\{(.*)\}$", re.S)
 _PART = re.compile(r"\$\{([^}]*)\}")
@@ -40,13 +42,35 @@ def is_expr(value: object) -> bool:
 @lru_cache(maxsize=4096)
 def parse(text: str) -> ast.expr:
     """Parse and whitelist one expression body (without `${` `}`)."""
+    if len(text) > LIMITS.expr_chars:
+        raise ExprError(f"expression of {len(text):,} characters is longer than {LIMITS.expr_chars:,} "
+                        f"(limit expr_chars; raise it with --limit expr_chars=N)")
     try:
         tree = ast.parse(text.strip(), mode="eval").body
     except SyntaxError as e:
-        raise ExprError(f"invalid expression '{text}': {e.msg}") from None
+        raise ExprError(f"invalid expression '{_short(text)}': {e.msg}") from None
+    except (RecursionError, MemoryError):
+        raise ExprError(f"expression '{_short(text)}' nests too deeply") from None
+    if _depth(tree) > LIMITS.expr_depth:
+        raise ExprError(f"expression '{_short(text)}' nests deeper than {LIMITS.expr_depth} "
+                        f"(limit expr_depth; raise it with --limit expr_depth=N)")
     for node in ast.walk(tree):
         _check(node, text)
     return tree
+
+
+def _depth(tree: ast.AST) -> int:
+    """The syntax tree's depth, without recursion (evaluation recurses: it needs a bound)."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, d = stack.pop()
+        deepest = max(deepest, d)
+        stack.extend((child, d + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def _short(text: str, n: int = 60) -> str:
+    return text if len(text) <= n else text[:n] + "..."
 
 
 def _check(node: ast.AST, text: str) -> None:
@@ -105,9 +129,8 @@ def _walk(n: ast.expr, env: dict[str, object]) -> object:
         return _lookup(n.id, env)
     if isinstance(n, ast.BinOp):
         left, right = _walk(n.left, env), _walk(n.right, env)
-        if isinstance(n.op, ast.Pow) and isinstance(right, (int, float)) and abs(right) > _MAX_POW:
-            raise ExprError(f"exponent {right} is too large")
-        return _BINOPS[type(n.op)](left, right)
+        _bound(n.op, left, right)
+        return _bounded(_BINOPS[type(n.op)](left, right))
     if isinstance(n, ast.UnaryOp):
         return _UNOPS[type(n.op)](_walk(n.operand, env))
     if isinstance(n, ast.BoolOp):
@@ -124,7 +147,7 @@ def _walk(n: ast.expr, env: dict[str, object]) -> object:
     if isinstance(n, ast.IfExp):
         return _walk(n.body, env) if _walk(n.test, env) else _walk(n.orelse, env)
     if isinstance(n, ast.Call):
-        return _lookup(n.func.id, env)(*(_walk(a, env) for a in n.args))  # type: ignore[attr-defined]
+        return _bounded(_lookup(n.func.id, env)(*(_walk(a, env) for a in n.args)))  # type: ignore[attr-defined]
     if isinstance(n, ast.Subscript):
         return _walk(n.value, env)[_walk(n.slice, env)]  # type: ignore[index]
     if isinstance(n, ast.Slice):
@@ -133,6 +156,48 @@ def _walk(n: ast.expr, env: dict[str, object]) -> object:
     if isinstance(n, (ast.List, ast.Tuple)):
         return [_walk(e, env) for e in n.elts]
     raise ExprError(f"unsupported expression '{ast.unparse(n)}'")  # unreachable after _check
+
+
+def _bound(op: ast.operator, a: object, b: object) -> None:
+    """Refuse, before computing it, a result past LIMITS: a big integer (`9**9**9` would take
+    hours) or a long string or list (`'a' * 10**9`)."""
+    bits, length = LIMITS.expr_int_bits, LIMITS.expr_length
+    if isinstance(op, ast.Pow) and isinstance(b, (int, float)) and abs(b) > _MAX_POW:
+        raise ExprError(f"exponent {b} is too large")
+    ia, ib = _as_int(a), _as_int(b)
+    if ia is not None and ib is not None and (
+            (isinstance(op, ast.Pow) and ib > 0 and ia.bit_length() * ib > bits)
+            or (isinstance(op, ast.Mult) and ia.bit_length() + ib.bit_length() > bits + 1)):
+        raise ExprError(f"the result of {a} {_SYMBOL[type(op)]} {b} "
+                        f"is past {bits} bits (limit expr_int_bits)")
+    if isinstance(op, ast.Mult) and (n := _repeated_length(a, b) or _repeated_length(b, a)) > length:
+        raise ExprError(f"a string or list of {n:,} items is past {length:,} (limit expr_length)")
+    if isinstance(op, ast.Add) and isinstance(a, (str, list)) and isinstance(b, (str, list)) \
+            and len(a) + len(b) > length:
+        raise ExprError(f"a string or list longer than {length:,} (limit expr_length)")
+
+
+_SYMBOL = {ast.Pow: "**", ast.Mult: "*"}
+
+
+def _as_int(x: object) -> int | None:
+    return x if isinstance(x, int) and not isinstance(x, bool) else None
+
+
+def _repeated_length(seq: object, times: object) -> int:
+    """len(seq * times) for a str or list times an int, else 0."""
+    n = _as_int(times)
+    return len(seq) * max(n, 0) if isinstance(seq, (str, list)) and n is not None else 0
+
+
+def _bounded(value: object) -> object:
+    n = _as_int(value)
+    if n is not None and n.bit_length() > LIMITS.expr_int_bits:
+        raise ExprError(f"an integer of {n.bit_length()} bits is past {LIMITS.expr_int_bits} (limit expr_int_bits)")
+    if isinstance(value, (str, list)) and len(value) > LIMITS.expr_length:
+        raise ExprError(f"a string or list of {len(value):,} items is past {LIMITS.expr_length:,} "
+                        f"(limit expr_length)")
+    return value
 
 
 def substitute(value: object, env: dict[str, object]) -> object:

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import stat
 import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from archspec.errors import UserError
+
 SYNC_EVERY = 16 << 20  # bytes written between two background flushes of SyncBehind
+
+
+class OutputError(UserError):
+    """An output path that archspec will not write: a symlink, a folder, or unwritable."""
+
+
+TMP_SUFFIX = ".archspec-tmp"  # `.<name>.<pid>.<random>.archspec-tmp`, beside the file it becomes
 
 
 @contextlib.contextmanager
@@ -18,11 +29,19 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success fsync it, rename it over `path` and fsync the
     folder (so the rename itself survives a crash).
 
-    On any exception the temporary file is removed and `path` is left as it was.
+    On any exception the temporary file is removed and `path` is left as it was. A process killed
+    midway leaves its temporary, which the next write to the same folder removes (its pid is in its
+    name). `path` must be a regular file or absent: a symlink or a folder is refused, never replaced;
+    a device or pipe (`-o /dev/null`) is written through, since it cannot be replaced atomically.
     """
     path = Path(path)
+    kind = _existing_kind(path)
+    if kind == "special":
+        yield path
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    clean_temporaries(path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=TMP_SUFFIX, dir=path.parent)
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
@@ -39,6 +58,30 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     fsync_dir(path.parent)
 
 
+def _existing_kind(path: Path) -> str:
+    """'absent', 'file' or 'special' (a device or pipe, written through); OutputError for what is
+    refused."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return "absent"
+    if stat.S_ISLNK(st.st_mode):
+        raise OutputError(f"{path} is a symbolic link (to {os.readlink(path)}): archspec does not replace "
+                          f"it; remove it, or name the file it points to")
+    if stat.S_ISDIR(st.st_mode):
+        raise OutputError(f"{path} is a folder: name a file to write")
+    if stat.S_ISCHR(st.st_mode) or stat.S_ISFIFO(st.st_mode) or stat.S_ISBLK(st.st_mode):
+        return "special"
+    return "file"
+
+
+def safe_filename(name: str, suffix: str) -> str:
+    """A default output file name made from a spec's name: one file in the working folder (no
+    path separators, no leading dot, nothing but letters, digits, '-', '_' and inner dots)."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "model"
+    return re.sub(r"\.{2,}", ".", stem)[:200] + suffix
+
+
 def fsync_dir(folder: Path) -> None:
     with contextlib.suppress(OSError):  # not every filesystem lets a folder be fsynced
         fd = os.open(folder, os.O_RDONLY)
@@ -49,11 +92,27 @@ def fsync_dir(folder: Path) -> None:
 
 
 def clean_temporaries(folder: str | Path) -> None:
-    """Remove the temporaries of atomic_path that a killed writer left in `folder` (never a
-    finished file)."""
-    for tmp in Path(folder).glob(".*.tmp"):
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+    """Remove the temporaries of atomic_path that killed writers left in `folder`: those whose
+    process is gone (never another live writer's, never a finished file)."""
+    with contextlib.suppress(OSError):
+        for tmp in Path(folder).glob(f".*{TMP_SUFFIX}"):
+            parts = tmp.name.split(".")
+            pid = int(parts[-3]) if len(parts) >= 4 and parts[-3].isdigit() else None
+            if pid is None or not _alive(pid):
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # someone else's process: alive
+        return True
+    return True
 
 
 def write_atomic(path: str | Path, data: bytes) -> None:

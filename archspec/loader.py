@@ -7,12 +7,14 @@ elsewhere on the machine.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from archspec.errors import Collector, Diagnostic, SpecError, did_you_mean
+from archspec.limits import LIMITS
 from archspec.source import Pos, SDict, load_yaml
 
 BUILTIN_DIR = Path(__file__).parent / "specs"
@@ -25,6 +27,8 @@ def builtin_names() -> list[str]:
 
 def find_spec(spec: str | Path) -> Path:
     """A path, or the name of a built-in spec."""
+    if "\0" in str(spec):
+        raise SpecError(Diagnostic(f"a spec name or path cannot hold a NUL character: {str(spec)!r}"))
     path = Path(spec)
     if path.is_file():
         return path
@@ -57,30 +61,56 @@ def read(path: Path, roots: list[Path] | None = None) -> Source:
     raw = _with_bases(path, allowed, errors, files, ())
     errors.raise_if_any()
     src = Source(raw, path, files=files)
-    _collect_blocks(src, raw, path, allowed, errors, ())
+    _collect_blocks(src, raw, path, allowed, errors, set())
     errors.raise_if_any()
     return src
 
 
 def parse_file(path: Path) -> SDict:
     """One YAML file as an SDict; syntax errors become diagnostics at their line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise SpecError(Diagnostic(f"cannot read {path}: {e}")) from None
+    text = read_text(path)
     try:
         data = load_yaml(text, str(path))
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        pos = Pos(str(path), mark.line + 1, mark.column + 1) if mark else None
+        pos = _in_text(text, path, mark) if mark else None
         problem = getattr(e, "problem", None) or str(e)
         context = getattr(e, "context", None) or ""
         cmark = getattr(e, "context_mark", None)
-        notes = [(Pos(str(path), cmark.line + 1, cmark.column + 1), context)] if cmark and context else []
+        notes = [(_in_text(text, path, cmark), context)] if cmark and context else []
         raise SpecError(Diagnostic(f"YAML syntax: {problem}", pos, notes=notes)) from None
     if not isinstance(data, SDict):
         raise SpecError(Diagnostic("a spec file must be a YAML mapping", Pos(str(path), 1, 1)))
     return data
+
+
+def _in_text(text: str, path: Path, mark: yaml.Mark) -> Pos:
+    """A YAML mark as a position inside the file: the end of the stream, past the last line
+    break, is reported at the end of the last line."""
+    lines = text.splitlines() or [""]
+    if mark.line < len(lines):
+        return Pos(str(path), mark.line + 1, min(mark.column, len(lines[mark.line])) + 1)
+    return Pos(str(path), len(lines), len(lines[-1]) + 1)
+
+
+def read_text(path: Path) -> str:
+    """A spec, library or recipe file's text: a regular file within LIMITS.spec_bytes, UTF-8."""
+    try:
+        with open(path, "rb") as f:
+            if not os.path.isfile(path):
+                raise SpecError(Diagnostic(f"cannot read {path}: not a regular file"))
+            data = f.read(LIMITS.spec_bytes + 1)
+    except OSError as e:
+        raise SpecError(Diagnostic(f"cannot read {path}: {e.strerror or e}")) from None
+    if len(data) > LIMITS.spec_bytes:
+        raise SpecError(Diagnostic(f"{path} is larger than {LIMITS.spec_bytes:,} bytes (limit spec_bytes; "
+                                   f"raise it with --limit spec_bytes=N)"))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise SpecError(Diagnostic(f"not UTF-8 text: byte {data[e.start]:#04x} cannot be decoded",
+                                   Pos(str(path), line, e.start - data.rfind(b"\n", 0, e.start)))) from None
 
 
 def _resolve(ref: str, base: Path, pos: Pos | None, allowed: list[Path], errors: Collector) -> Path | None:
@@ -127,18 +157,21 @@ def _merge(base: SDict, child: SDict) -> SDict:
 
 
 def _collect_blocks(src: Source, raw: SDict, path: Path, allowed: list[Path], errors: Collector,
-                    chain: tuple[Path, ...]) -> None:
-    """Blocks of included libraries first, so the including file's own blocks override them."""
+                    seen: set[Path]) -> None:
+    """Blocks of included libraries first, so the including file's own blocks override them. Each
+    library is read once: an include diamond (A includes B and C, both include D) costs one read
+    of D, not one per path to it, which grows exponentially with the diamond's depth."""
+    seen.add(path)
     includes = raw.get("include") or []
     if isinstance(includes, list):
         for i, ref in enumerate(includes):
             pos = includes.at(i) if hasattr(includes, "at") else raw.at("include")
             target = _resolve(str(ref), path, pos, allowed, errors)
-            if target is None or target in chain:
+            if target is None or target in seen:
                 continue
             lib = parse_file(target)
             src.files.append(target)
-            _collect_blocks(src, lib, target, allowed, errors, (*chain, path))
+            _collect_blocks(src, lib, target, allowed, errors, seen)
     blocks = raw.get("blocks")
     if isinstance(blocks, SDict):
         for name, body in blocks.items():

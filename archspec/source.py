@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import yaml
 
+from archspec.limits import LIMITS
+
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 10x faster
 
 
@@ -53,36 +55,55 @@ def _mark(file: str, node: yaml.Node) -> Pos:
 
 
 class _Builder:
-    """Turns a composed YAML node tree into SDict/SList/scalars."""
+    """Turns a composed YAML node tree into SDict/SList/scalars, within LIMITS: an alias is
+    built anew at each use, so a few lines of aliases of aliases (billion laughs) would expand
+    to billions of nodes; they are counted as built, and nesting is bounded."""
 
     def __init__(self, file: str):
         self.file = file
         self.scalars = _Loader("")  # only its scalar resolvers/constructors are used
+        self.budget = LIMITS.yaml_nodes
 
-    def build(self, node: yaml.Node) -> object:
+    def build(self, node: yaml.Node, depth: int = 0) -> object:
+        self.budget -= 1
+        if self.budget < 0:
+            raise _limit(node, f"the YAML expands to more than {LIMITS.yaml_nodes:,} nodes "
+                         f"(aliases of aliases?)", "yaml_nodes")
+        if depth > LIMITS.yaml_depth:
+            raise _limit(node, f"mappings and lists nest deeper than {LIMITS.yaml_depth}", "yaml_depth")
         if isinstance(node, yaml.MappingNode):
-            out = SDict()
-            out.pos, out.key_pos, out.val_pos = _mark(self.file, node), {}, {}
-            for k_node, v_node in node.value:
-                if k_node.tag == "tag:yaml.org,2002:merge":
-                    raise yaml.MarkedYAMLError(problem="YAML merge keys (<<) are not supported",
-                                               problem_mark=k_node.start_mark)
-                key = self.build(k_node)
-                if isinstance(key, (SDict, SList)):
-                    raise yaml.MarkedYAMLError(problem="a mapping key must be a plain value",
-                                               problem_mark=k_node.start_mark)
-                if key in out:
-                    raise yaml.MarkedYAMLError(problem=f"duplicate key {key!r}",
-                                               problem_mark=k_node.start_mark)
-                out[key] = self.build(v_node)
-                out.key_pos[key] = _mark(self.file, k_node)
-                out.val_pos[key] = _mark(self.file, v_node)
-            return out
+            return self._mapping(node, depth)
         if isinstance(node, yaml.SequenceNode):
-            seq = SList(self.build(n) for n in node.value)
+            seq = SList(self.build(n, depth + 1) for n in node.value)
             seq.pos, seq.item_pos = _mark(self.file, node), [_mark(self.file, n) for n in node.value]
             return seq
         return self.scalars.construct_object(node, deep=True)
+
+    def _mapping(self, node: yaml.MappingNode, depth: int) -> SDict:
+        out = SDict()
+        out.pos, out.key_pos, out.val_pos = _mark(self.file, node), {}, {}
+        for k_node, v_node in node.value:
+            if k_node.tag == "tag:yaml.org,2002:merge":
+                raise yaml.MarkedYAMLError(problem="YAML merge keys (<<) are not supported",
+                                           problem_mark=k_node.start_mark)
+            key = self.build(k_node, depth + 1)
+            if isinstance(key, (SDict, SList)) or not isinstance(key, _KEY_TYPES):
+                raise yaml.MarkedYAMLError(problem="a mapping key must be a plain value",
+                                           problem_mark=k_node.start_mark)
+            if key in out:
+                raise yaml.MarkedYAMLError(problem=f"duplicate key {key!r}", problem_mark=k_node.start_mark)
+            out[key] = self.build(v_node, depth + 1)
+            out.key_pos[key] = _mark(self.file, k_node)
+            out.val_pos[key] = _mark(self.file, v_node)
+        return out
+
+
+_KEY_TYPES = (str, int, float, bool, type(None))
+
+
+def _limit(node: yaml.Node, problem: str, limit: str) -> yaml.MarkedYAMLError:
+    return yaml.MarkedYAMLError(problem=f"{problem} (limit {limit}; raise it with --limit {limit}=N)",
+                                problem_mark=node.start_mark)
 
 
 def load_yaml(text: str, file: str) -> object:

@@ -20,7 +20,7 @@ Expr = str  # "$name" or "${expression}", resolved during expansion
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True, allow_inf_nan=False)
 
 
 class InputSpec(Strict):

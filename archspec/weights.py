@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from archspec.errors import UserError
 from archspec.parallel import Array, Deferred, pmap
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ IGNORED_SUFFIXES = (".num_batches_tracked",)  # torch BN bookkeeping, not a weig
 DEFER_BYTES = 1 << 18  # init_weights(defer=True) draws nodes with this many bytes on the pool
 
 
-class WeightsError(ValueError):
+class WeightsError(UserError, ValueError):
     """A weights file that cannot be read or does not fit the graph."""
 
 
@@ -109,24 +110,65 @@ def _shape(a: Any) -> tuple[int, ...]:
 
 
 def load_weights(path: str | Path) -> dict[str, np.ndarray]:
-    """A state_dict from .npz, .safetensors (both without torch) or a torch checkpoint."""
+    """A state_dict from .npz, .safetensors (both without torch) or a torch checkpoint, checked as
+    data: string keys, numeric arrays (native byte order), finite values, within LIMITS."""
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"no weights file '{path}'")
+    if path.suffix not in (".npz", ".safetensors", *TORCH_SUFFIXES):
+        raise WeightsError(f"'{path}': unknown weights format (use .npz, .safetensors or a torch "
+                           f"checkpoint {', '.join(TORCH_SUFFIXES)})")
     try:
         if path.suffix == ".npz":
-            with np.load(path, allow_pickle=False) as f:
-                return {k: f[k] for k in f.files}
-        if path.suffix == ".safetensors":
-            return _safetensors().load_file(str(path))
-        if path.suffix in TORCH_SUFFIXES:
-            return _load_torch(path)
+            arrays = _load_npz(path)
+        elif path.suffix == ".safetensors":
+            arrays = _safetensors().load_file(str(path))
+        else:
+            arrays = _load_torch(path)
     except WeightsError:
         raise
+    except MemoryError:
+        raise WeightsError(f"'{path}': out of memory reading it") from None
     except Exception as e:  # a corrupt or foreign file: say which and why
-        raise WeightsError(f"cannot read weights '{path}': {type(e).__name__}: {e}") from None
-    raise WeightsError(f"'{path}': unknown weights format (use .npz, .safetensors or a torch "
-                       f"checkpoint {', '.join(TORCH_SUFFIXES)})")
+        raise WeightsError(f"cannot read weights '{path}': {type(e).__name__}: {str(e)[:300]}") from None
+    return {k: _checked(path, k, a) for k, a in arrays.items()}
+
+
+def _load_npz(path: Path) -> dict[str, np.ndarray]:
+    """An .npz, its zip directory checked before any member is inflated (zip bombs)."""
+    import zipfile
+
+    from archspec.limits import LIMITS
+
+    with zipfile.ZipFile(path) as z:
+        members = z.infolist()
+        if len(members) > LIMITS.zip_members:
+            raise WeightsError(f"'{path}' has {len(members):,} members (limit zip_members={LIMITS.zip_members:,})")
+        total = sum(m.file_size for m in members)
+        big = max(members, key=lambda m: m.file_size, default=None)
+        if big is not None and big.file_size > LIMITS.array_bytes:
+            raise WeightsError(f"'{path}': '{big.filename}' inflates to {big.file_size:,} bytes "
+                               f"(limit array_bytes={LIMITS.array_bytes:,}; raise it with --limit array_bytes=N)")
+        if total > LIMITS.memory_bytes():
+            raise WeightsError(f"'{path}' inflates to {total:,} bytes, more than the memory budget")
+    with np.load(path, allow_pickle=False) as f:
+        return {k: f[k] for k in f.files}
+
+
+_KINDS = "fiub"  # float, signed and unsigned int, bool: what a weight may hold
+
+
+def _checked(path: Path, key: object, a: Any) -> np.ndarray:
+    if not isinstance(key, str):
+        raise WeightsError(f"'{path}': key {key!r} is not a string (keys are state_dict names)")
+    a = np.asarray(a)
+    if a.dtype.kind not in _KINDS or a.dtype.fields is not None:
+        raise WeightsError(f"'{path}': '{key}' holds {a.dtype} values; weights are numbers")
+    if not a.dtype.isnative:
+        a = a.astype(a.dtype.newbyteorder("="))
+    if a.dtype.kind == "f" and not np.isfinite(a).all():
+        raise WeightsError(f"'{path}': '{key}' holds NaN or infinite values")
+    return a
 
 
 def _safetensors() -> Any:  # the safetensors.numpy module
@@ -147,7 +189,7 @@ def _load_torch(path: Path) -> dict[str, np.ndarray]:
     obj = torch.load(path, map_location="cpu", weights_only=True)
     if isinstance(obj, dict) and isinstance(obj.get("model"), dict):
         obj = obj["model"]
-    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+    if not isinstance(obj, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items()):
         raise WeightsError(f"'{path}' holds no state_dict (expected a dict of tensors or {{'model': ...}})")
     return {k: (v.float() if v.is_floating_point() else v).detach().cpu().numpy() for k, v in obj.items()}
 

@@ -14,7 +14,7 @@ HEAD = "archspec: 1\nname: bad\ninput: {name: image, shape: [3, 32, 32]}\n"  # l
 # (id, spec body from line 4, expected "line:col: error: message", expected hint or "")
 CASES = [
     ("yaml_syntax", "layers:\n  - conv: {out: 8, kernel: 3\n  - relu\n",
-     "7:1: error: YAML syntax: did not find expected ',' or '}'", ""),
+     "6:9: error: YAML syntax: did not find expected ',' or '}'", ""),  # the end of the stream: the last line
     ("unknown_op", "layers:\n  - conv: {out: 8, kernel: 3}\n  - rleu\n",
      "6:5: error: 1: unknown op or block 'rleu'", "did you mean 'relu'?"),
     ("unknown_key", "layers:\n  - conv: {out: 8, kernal: 3}\n",

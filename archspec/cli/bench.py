@@ -6,17 +6,18 @@ import argparse
 import json
 from typing import Any
 
-from archspec.cli.run import add_model_args, check_counts, open_cli_model, usage_errors
+from archspec.cli import count, seconds
+from archspec.cli.run import add_model_args, check_counts, open_cli_model
 
 
 def add(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="time a model on onnxruntime (CPU or CUDA), optionally against torch")
     add_model_args(p)
     p.add_argument("--batch", default="1", metavar="B,...", help="batch sizes, e.g. 1,8,32 (default 1)")
-    p.add_argument("--warmup", type=int, default=5, metavar="W", help="untimed calls first (default 5)")
+    p.add_argument("--warmup", type=count(0), default=5, metavar="W", help="untimed calls first (default 5)")
     how_long = p.add_mutually_exclusive_group()
-    how_long.add_argument("--iters", type=int, default=None, metavar="I", help="timed calls (default 20)")
-    how_long.add_argument("--seconds", type=float, default=None, metavar="S", help="time calls for S seconds")
+    how_long.add_argument("--iters", type=count(), default=None, metavar="I", help="timed calls (default 20)")
+    how_long.add_argument("--seconds", type=seconds, default=None, metavar="S", help="time calls for S seconds")
     p.add_argument("--fp16", action="store_true", help="for a spec: compile in float16 (meant for CUDA)")
     p.add_argument("--input", metavar="CxHxW", help="the input size, for models with symbolic sizes")
     p.add_argument("--compare", choices=["torch", "torch-eager"],
@@ -39,7 +40,6 @@ def parse_batches(text: str) -> list[int]:
     return batches
 
 
-@usage_errors
 def run(args: argparse.Namespace) -> int:
     from archspec.cli import parse_input
     from archspec.runtime.ort_bench import bench_onnx
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         check_counts(seconds=0)
     iters = 20 if args.iters is None and args.seconds is None else args.iters
     timing = {"warmup": max(args.warmup, 0), "iters": iters, "seconds": args.seconds, "progress": args.progress}
-    model, spec, weights = _open(args)
+    model, spec, weights = _open(args, max(batches))
     shape = model.sample_shape(parse_input(args.input))
     macs = model.macs(shape)
     results = bench_onnx(model, batches, args.provider, args.threads, sample_shape=shape, macs=macs, **timing)
@@ -67,28 +67,28 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open(args: argparse.Namespace) -> tuple[Any, Any, Any]:
+def _open(args: argparse.Namespace, batch: int) -> tuple[Any, Any, Any]:
     """MODEL, loaded once, and for --compare its spec and ONE set of weights for both backends: from
     --weights, from the .onnx file's initializers, or a fresh torch module's (seeded) initialisation."""
     if not args.compare:
-        return open_cli_model(args, fp16=args.fp16), None, None
-    from archspec import SpecError, load
+        return open_cli_model(args, fp16=args.fp16, batch=batch), None, None
+    from archspec import load
+    from archspec.loader import builtin_names
     from archspec.runtime.errors import RunError
     from archspec.runtime.load import is_onnx_ref
     from archspec.runtime.weights import onnx_weights, read_weights, spec_weights
 
-    if is_onnx_ref(args.model):  # its spec by the name in its metadata (a built-in)
-        model = open_cli_model(args)
-        try:
-            spec = load(model.name)
-        except SpecError:
+    if is_onnx_ref(args.model):  # its spec by the name in its metadata: a built-in, never a path
+        model = open_cli_model(args, batch=batch)
+        if model.name not in builtin_names():
             raise RunError(f"--compare torch needs the spec of {args.model} ('{model.name}' is not a "
-                           "built-in): pass the spec file as MODEL") from None
+                           "built-in): pass the spec file as MODEL")
+        spec = load(model.name)
         fresh = spec_weights(spec, args.seed)
         return model, spec, {**fresh, **onnx_weights(model.proto, list(fresh))}
     spec = load(args.model)
     weights = read_weights(args.weights) if args.weights else spec_weights(spec, args.seed)
-    return open_cli_model(args, weights, args.fp16, spec=spec), spec, weights
+    return open_cli_model(args, weights, args.fp16, spec=spec, batch=batch, copies=2), spec, weights
 
 
 def render(report: dict[str, Any]) -> str:

@@ -5,20 +5,22 @@ from __future__ import annotations
 import argparse
 import sys
 
+from archspec.cli import count, seed
+
 
 def add(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("compile", help="compile a spec to ONNX")
     p.add_argument("spec", metavar="SPEC", help="a spec file or built-in name")
     p.add_argument("-o", "--output", metavar="FILE", help="the .onnx file to write (default: NAME.onnx)")
     p.add_argument("--opset", type=int, default=None, help="ONNX opset (default 17; 13 to the newest onnx knows)")
-    p.add_argument("--batch", type=int, default=None, help="a fixed batch size (default: symbolic N)")
+    p.add_argument("--batch", type=count(), default=None, help="a fixed batch size (default: symbolic N)")
     p.add_argument("--dynamic-hw", action="store_true", help="symbolic H and W (specs that take any size)")
     p.add_argument("--fp16", action="store_true", help="float16 weights, input and outputs")
     p.add_argument("--mode", choices=["deploy", "train"], default="deploy",
                    help="deploy: eval outputs, no dropout, BN folded (default); train: every output, BN, Dropout")
     p.add_argument("--no-fold-bn", dest="fold_bn", action="store_false", help="keep BatchNormalization nodes")
     p.add_argument("--weights", metavar="FILE", help=".safetensors, .npz or a torch checkpoint keyed by path")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random initial weights (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the random initial weights (default 0)")
     p.add_argument("--input", help="override the input size, CxHxW")
     p.add_argument("--check", action="store_true",
                    help="run the ONNX checker, shape inference and onnxruntime on the written file")
@@ -27,15 +29,17 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from archspec import load
+    from archspec import budget, load
     from archspec.cli import EXIT_SPEC, UsageError, parse_input
+    from archspec.io import safe_filename
     from archspec.onnx_backend import DEFAULT_OPSET, CompileError
     from archspec.onnx_backend.compile import compile_model
     from archspec.onnx_backend.save import save_model
     from archspec.weights import WeightsError
 
     model = load(args.spec, parse_input(args.input))
-    out = args.output or f"{model.name}.onnx"
+    budget.check(model.graph, "compiling", batch=0, itemsize=2 if args.fp16 else 4)
+    out = args.output or safe_filename(model.name, ".onnx")
     opts = dict(opset=args.opset or DEFAULT_OPSET, batch=args.batch, dynamic_hw=args.dynamic_hw, fp16=args.fp16,
                 mode=args.mode, fold_bn=args.fold_bn, weights=args.weights, seed=args.seed)
     try:

@@ -7,12 +7,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from archspec.cli import count
+
 
 def add(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="check, train, compile and run LeNet-5 on the built-in digits")
-    p.add_argument("--epochs", type=int, default=6, help="training epochs (default 6, about a minute on a CPU)")
+    p.add_argument("--epochs", type=count(1, 10000), default=6,
+                   help="training epochs (default 6, about a minute on a CPU)")
     p.add_argument("--out", metavar="DIR", help="keep the run here (default: a temporary folder)")
-    p.add_argument("--threads", type=int, default=1,
+    p.add_argument("--threads", type=count(1, 1024), default=1,
                    help="CPU threads for torch and onnxruntime (default 1: fastest for a net this small)")
     p.set_defaults(run=run)
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import sys
-from collections.abc import Callable
 from typing import Any
+
+from archspec.cli import count, seed
 
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
@@ -16,10 +16,10 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
                    "compiled in memory")
     p.add_argument("--provider", choices=["cpu", "cuda"], default="cpu",
                    help="onnxruntime execution provider (cuda needs onnxruntime-gpu and a GPU)")
-    p.add_argument("--threads", type=int, default=None, help="intra-op threads (default: one per core)")
+    p.add_argument("--threads", type=count(1, 1024), default=None, help="intra-op threads (default: one per core)")
     p.add_argument("--weights", metavar="FILE", help="for a spec: .safetensors, .npz or torch checkpoint "
                    "keyed by parameter path (default: random weights from --seed)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random weights (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the random weights (default 0)")
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -27,25 +27,9 @@ def add(sub: argparse._SubParsersAction) -> None:
     add_model_args(p)
     p.add_argument("--input", nargs="+", required=True, metavar="FILE",
                    help="PNG/JPEG images (preprocessed as the model's spec says) or .npy arrays (as given)")
-    p.add_argument("--top-k", type=int, default=5, metavar="K", help="classes to show per input (default 5)")
+    p.add_argument("--top-k", type=count(), default=5, metavar="K", help="classes to show per input (default 5)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(run=run)
-
-
-def usage_errors(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """The runtime's user errors (missing files, no CUDA) as CLI usage errors: message, exit 2."""
-
-    @functools.wraps(handler)
-    def wrapped(args: argparse.Namespace) -> int:
-        from archspec.cli import UsageError
-        from archspec.runtime.errors import RunError
-
-        try:
-            return handler(args)
-        except RunError as e:
-            raise UsageError(str(e)) from None
-
-    return wrapped
 
 
 def check_counts(**counts: int | None) -> None:
@@ -57,18 +41,24 @@ def check_counts(**counts: int | None) -> None:
 
 
 def open_cli_model(args: argparse.Namespace, weights: dict[str, Any] | None = None, fp16: bool = False,
-                   spec: Any = None) -> Any:
+                   spec: Any = None, batch: int = 1, copies: int = 1) -> Any:
     """The model MODEL names (compiled from `spec`, MODEL already loaded, when given); a note on
-    stderr when a spec gets random weights."""
-    from archspec.runtime.errors import RunError
+    stderr when a spec gets random weights. A spec is first checked to fit the memory budget at
+    `batch` (`copies` of it: onnxruntime and torch side by side)."""
+    from archspec import budget, load
+    from archspec.cli import UsageError
     from archspec.runtime.load import from_spec, is_onnx_ref, open_model
     from archspec.runtime.weights import read_weights
 
     if args.weights and is_onnx_ref(args.model):
-        raise RunError(f"--weights is for a spec: {args.model} holds its own weights "
-                       "(compile it again with `archspec compile --weights FILE`)")
+        raise UsageError(f"--weights is for a spec: {args.model} holds its own weights "
+                         "(compile it again with `archspec compile --weights FILE`)")
     if weights is None and args.weights:
         weights = read_weights(args.weights)
+    if spec is None and not is_onnx_ref(args.model):
+        spec = load(args.model)
+    if spec is not None:
+        budget.check(spec.graph, "running", batch=batch, itemsize=2 if fp16 else 4, copies=copies)
     if spec is None:
         model = open_model(args.model, fp16=fp16, weights=weights, seed=args.seed)
     else:
@@ -79,12 +69,11 @@ def open_cli_model(args: argparse.Namespace, weights: dict[str, Any] | None = No
     return model
 
 
-@usage_errors
 def run(args: argparse.Namespace) -> int:
     from archspec.runtime.infer import predict
 
     check_counts(top_k=args.top_k, threads=args.threads)
-    model = open_cli_model(args)
+    model = open_cli_model(args, batch=len(args.input))
     preds = predict(model, args.input, args.top_k, args.provider, args.threads)
     if args.json:
         print(json.dumps({"model": model.name, "provider": args.provider, "predictions": preds}, indent=2))

@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from archspec.cli import seed
+
 if TYPE_CHECKING:
     from archspec.train.recipe import Recipe
 
@@ -23,7 +25,7 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR from last.pt")
     p.add_argument("--epochs", type=_positive, help="override the recipe's epochs")
     p.add_argument("--batch-size", type=_positive, help="override the recipe's (global) batch size")
-    p.add_argument("--seed", type=int, help="override the recipe's seed")
+    p.add_argument("--seed", type=seed, help="override the recipe's seed")
     p.add_argument("--input", help="override the spec's input size, CxHxW (kept by --resume)")
     p.add_argument("--data", metavar="SOURCE", help="override the training data: digits, a folder or an .npz")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="override the recipe's device")
@@ -67,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         return launch(args.nproc, child_argv(args))
     import torch
 
-    from archspec import load
+    from archspec import budget, load
     from archspec.cli import UsageError, parse_input
     from archspec.loader import find_spec
     from archspec.train.distributed import from_env
@@ -86,7 +88,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         model = load(args.spec, parse_input(args.input))
         recipe, last = load_recipe(args.recipe, model.name), None
-    result = train(model, with_overrides(args, recipe), out, resume=last or False, progress_bar=not args.quiet)
+    recipe = with_overrides(args, recipe)
+    budget.check(model.graph, "training", batch=recipe.batch_size, train=True)
+    result = train(model, recipe, out, resume=last or False, progress_bar=not args.quiet)
     if from_env().main:
         print(f"best val acc {100 * result['best_val_acc']:.2f}% (epoch {result['best_epoch']}); "
               f"wrote {out}/last.pt, best.pt, best.safetensors, metrics.jsonl")

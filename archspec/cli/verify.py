@@ -11,6 +11,8 @@ import argparse
 import sys
 from typing import Any
 
+from archspec.cli import count, seed
+
 EXIT_MISMATCH = 3
 
 
@@ -23,19 +25,20 @@ def add(sub: argparse._SubParsersAction) -> None:
                    help="largest allowed max|diff| / max|torch output| (default 1e-4)")
     p.add_argument("--mode", choices=["deploy", "train", "both"], default="both",
                    help="ONNX graph(s) to check: deploy (BN folded, eval outputs), train (every output)")
-    p.add_argument("--batch", type=int, default=2, help="input batch size (default 2)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the weights (without --weights) and the input")
+    p.add_argument("--batch", type=count(), default=2, help="input batch size (default 2)")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the weights (without --weights) and the input")
     p.add_argument("--input", help="override the input size, CxHxW")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from archspec import load
+    from archspec import budget, load
     from archspec.cli import EXIT_SPEC, UsageError, parse_input
 
     if args.batch < 1 or not args.tolerance > 0:
         raise UsageError("--batch must be at least 1 and --tolerance positive")
     model = load(args.spec, parse_input(args.input))
+    budget.check(model.graph, "verifying (torch and onnxruntime side by side)", batch=args.batch, copies=2)
     try:
         import onnxruntime  # noqa: F401
         import torch

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from archspec.errors import UserError
 from archspec.io import atomic_path, write_atomic
 
 FORMATS = ("svg", "png", "pdf", "dot")
@@ -23,7 +24,7 @@ INSTALL = """Graphviz's `dot` program draws {what} files, and it is not on PATH.
 The DOT text needs no Graphviz: write it with -o NAME.dot and render it anywhere later."""
 
 
-class GraphvizError(RuntimeError):
+class GraphvizError(UserError, RuntimeError):
     """`dot` is missing or failed; the message says what to do."""
 
 

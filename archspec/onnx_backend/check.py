@@ -8,10 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
+from archspec.errors import UserError
 from archspec.onnx_backend.metadata import META_INPUT
 
 
-class CheckFailed(Exception):
+class CheckFailed(UserError):
     """A compiled file that the checker, shape inference or onnxruntime rejects."""
 
 

@@ -26,7 +26,7 @@ class OpError(ValueError):
 class Params(BaseModel):
     """Base of every op's params: unknown keys are errors, values are not coerced from str."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True, allow_inf_nan=False)
 
 
 class NoParams(Params):

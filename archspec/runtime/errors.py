@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from archspec.errors import UserError
 
-class RunError(Exception):
-    """A problem with what the user asked the runtime to do (exit 2, message only)."""
+
+class RunError(UserError):
+    """A problem with what the user asked the runtime to do (exit 1, message only)."""
 
 
 class InputError(RunError):

@@ -8,6 +8,7 @@ preprocessing, labels, MACs) is gathered here into one `OnnxModel`.
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -158,9 +159,13 @@ def from_file(path: Path) -> OnnxModel:
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     try:
-        proto = onnx.load(str(path))
+        proto = onnx.load(str(path), load_external_data=False)
+        _load_external_data(proto, path)
+    except InputError:
+        raise
     except Exception as e:  # protobuf raises DecodeError, onnx raises its own; all mean the same
-        raise InputError(f"{path}: not a readable ONNX model ({type(e).__name__}: {e})") from None
+        raise InputError(f"{path}: not a readable ONNX model ({type(e).__name__}: {str(e)[:200]})") from None
+    _check_io(proto, path)
     meta = {p.key: p.value for p in proto.metadata_props}
     try:
         pre = json.loads(meta.get(META_PREPROCESS, "null"))
@@ -169,3 +174,46 @@ def from_file(path: Path) -> OnnxModel:
     except ValueError as e:
         raise InputError(f"{path}: bad archspec metadata: {e}") from None
     return OnnxModel(meta.get(META_SPEC) or path.stem, pre, labels, parsed=proto)
+
+
+def _load_external_data(proto: onnx.ModelProto, path: Path) -> None:
+    """Tensors stored outside the model, read only from files beside it: a crafted model cannot
+    make the runtime read /etc/shadow or ../../secrets by naming them as its external data."""
+    import onnx.external_data_helper as ext
+
+    folder = path.resolve().parent
+    tensors = [t for t in ext._get_all_tensors(proto) if ext.uses_external_data(t)]
+    for t in tensors:
+        location = next((e.value for e in t.external_data if e.key == "location"), "")
+        target = (folder / location).resolve()
+        if not location or Path(location).is_absolute() or not target.is_relative_to(folder) or not target.is_file():
+            raise InputError(f"{path}: tensor '{t.name}' names its data in '{location}', which is not a file "
+                             f"beside the model")
+    if tensors:
+        ext.load_external_data_for_model(proto, str(folder))
+
+
+def _check_io(proto: onnx.ModelProto, path: Path) -> None:
+    """What the runtime needs of a model file: a float tensor input of bounded size, an output."""
+    from onnx import TensorProto
+
+    from archspec.limits import LIMITS
+
+    inits = {i.name for i in proto.graph.initializer}
+    inputs = [i for i in proto.graph.input if i.name not in inits]
+    if not inputs or not proto.graph.output:
+        raise InputError(f"{path}: the model has no {'input' if not inputs else 'output'}")
+    x = inputs[0]
+    if x.type.WhichOneof("value") != "tensor_type":
+        raise InputError(f"{path}: input '{x.name}' is a {x.type.WhichOneof('value') or 'value of no type'}, "
+                         f"not a tensor")
+    t = x.type.tensor_type
+    if t.elem_type not in (TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.DOUBLE):
+        raise InputError(f"{path}: input '{x.name}' holds {TensorProto.DataType.Name(t.elem_type)}; the runtime "
+                         f"feeds float tensors")
+    dims = [d.dim_value for d in t.shape.dim]
+    if len(dims) < 2:
+        raise InputError(f"{path}: input '{x.name}' has rank {len(dims)}; the runtime feeds a batch [N, ...]")
+    if any(d < 0 for d in dims) or math.prod(d or 1 for d in dims[1:]) * 4 > LIMITS.array_bytes:
+        raise InputError(f"{path}: input '{x.name}' has sizes {dims}, past the limit of "
+                         f"{LIMITS.array_bytes:,} bytes a sample (raise it with --limit array_bytes=N)")

@@ -15,12 +15,15 @@ Normalize(mean, std)` on the same file:
 
 from __future__ import annotations
 
+import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from archspec.limits import LIMITS
 from archspec.runtime.errors import InputError
 from archspec.spec import Preprocess
 
@@ -56,11 +59,26 @@ def load_inputs(paths: list[str], pre: Preprocess, sample_shape: tuple[int | Non
 
 
 def load_npy(path: Path, sample_shape: tuple[int | None, ...]) -> tuple[np.ndarray, bool]:
-    """One sample or a batch, as a batch, and whether it was one sample. None matches any size."""
+    """One sample or a batch, as a batch, and whether it was one sample. None matches any size.
+    The header is read first: an array past LIMITS.array_bytes, or larger than the file holds, is
+    refused before anything is allocated; so are NaN and infinite values."""
     try:
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+                np.lib.format.read_array_header_2_0
+            shape, _, dtype = read_header(f)  # numpy's parser: a literal, of at most 10,000 bytes
+            declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
+            if declared > LIMITS.array_bytes:
+                raise InputError(f"{path}: an array of {declared:,} bytes is past the limit "
+                                 f"{LIMITS.array_bytes:,} (raise it with --limit array_bytes=N)")
+            if declared > path.stat().st_size:
+                raise InputError(f"{path}: truncated: its header declares {declared:,} bytes of data")
         a = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as e:
-        raise InputError(f"{path}: not a readable .npy array ({e})") from None
+    except (ValueError, OSError, EOFError, SyntaxError) as e:
+        raise InputError(f"{path}: not a readable .npy array ({str(e)[:200]})") from None
+    if a.dtype.kind == "f" and not np.isfinite(a).all():
+        raise InputError(f"{path}: the array holds NaN or infinite values")
     fits = lambda s: len(s) == len(sample_shape) and all(d in (None, x) for d, x in zip(sample_shape, s))  # noqa: E731
     if not (a.dtype.kind in "fiub" and (fits(a.shape) or fits(a.shape[1:]))):
         want = "x".join("?" if d is None else str(d) for d in sample_shape)
@@ -76,15 +94,22 @@ def load_image(path: Path, pre: Preprocess, sample_shape: tuple[int | None, ...]
     except ImportError:
         raise InputError(f"{path}: reading images needs Pillow: `pip install 'archspec[runtime]'`") from None
 
-    try:
-        with Image.open(path) as im:
-            img = im.convert("L" if pre.channels == "gray" else "RGB")
-    except (UnidentifiedImageError, OSError) as e:
-        raise InputError(f"{path}: not an image Pillow can read ({e})") from None
     channels = 1 if pre.channels == "gray" else 3
     if len(sample_shape) != 3 or sample_shape[0] not in (None, channels):
         raise InputError(f"{path}: the model input {sample_shape} does not take a {pre.channels} image "
                          f"({channels} channel{'s' * (channels > 1)}): pass a .npy array")
+    _check_pixels(path, math.prod(d or 1 for d in sample_shape[1:]), "the model's input size")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            Image.MAX_IMAGE_PIXELS = LIMITS.image_pixels
+            with Image.open(path) as im:
+                _check_pixels(path, im.width * im.height, f"a {im.width}x{im.height} image")
+                img = im.convert("L" if pre.channels == "gray" else "RGB")
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise InputError(f"{path}: refused: {e}") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
+        raise InputError(f"{path}: not an image Pillow can read ({str(e)[:200]})") from None
     if pre.resize:
         img = resize_shorter(img, pre.resize)
     if pre.crop:
@@ -100,6 +125,14 @@ def load_image(path: Path, pre: Preprocess, sample_shape: tuple[int | None, ...]
     if pre.std is not None:
         a = a / _per_channel(pre.std, channels, "std")
     return np.ascontiguousarray(a.transpose(2, 0, 1))
+
+
+def _check_pixels(path: Path, pixels: int, what: str) -> None:
+    """Images are decoded and resized only within LIMITS.image_pixels (a decompression bomb, or a
+    crafted model asking for a gigantic input, would take all memory)."""
+    if pixels > LIMITS.image_pixels:
+        raise InputError(f"{path}: {what} has {pixels:,} pixels, past the limit {LIMITS.image_pixels:,} "
+                         f"(raise it with --limit image_pixels=N)")
 
 
 def _per_channel(values: list[float], channels: int, what: str) -> np.ndarray:
