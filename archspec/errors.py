@@ -75,9 +75,11 @@ class Collector:
             notes: list[tuple[Pos, str]] | None = None) -> None:
         # the same problem at the same place, reached again (each pass of a repeat), is one error
         key = (message, pos, hint, tuple(notes or ()))
-        if len(self.items) < self.limit and (pos is None or key not in self._seen):
+        if pos is None or key not in self._seen:
             self._seen.add(key)
             self.items.append(Diagnostic(message, pos, path, hint, list(notes or [])))
+        if len(self.items) >= self.limit:  # ends the stage: a spec this broken is fixed in rounds
+            raise SpecError([*self.items, Diagnostic(f"{self.limit} errors: stopping here")])
 
     def raise_if_any(self) -> None:
         if self.items:

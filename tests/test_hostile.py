@@ -383,3 +383,23 @@ def test_npy_arrays_are_checked_before_reading(tmp_path: Path):
                           ("nan.npy", "the array holds NaN or infinite values")]:
         r = run_cli("run", "lenet5", "--input", str(tmp_path / name))
         assert r.returncode == 1 and message in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("layers:\n  - repeat: 1000000000\n    body: [relu]\n", "repeat count 1,000,000,000 is past the limit 100,000"),
+    ("layers:\n  - dense: {repeat: 1000000000, layer: [relu]}\n", "repeat count 1,000,000,000 is past the limit"),
+    ("layers:\n  - repeat: 100000\n    body:\n      - repeat: 100000\n        body: [relu]\n",
+     "repeats expand to more than 1,000,000 iterations"),
+    ("layers:\n  - repeat: 100000\n    body:\n      - repeat: 100000\n        body:\n          - if: false\n"
+     "            then: [relu]\n", "repeats expand to more than 1,000,000 iterations"),
+    ("layers:\n  - repeat: 100000\n    body: [{conv: {out: \"${-1 - i}\", kernel: 1}}]\n", "50 errors: stopping here"),
+])
+def test_repeat_bombs_end_quickly(tmp_path: Path, body: str, message: str):
+    check_fails(spec(tmp_path, body), message, seconds=10)
+
+
+def test_the_node_limit_is_raised_by_flag(tmp_path: Path):
+    path = spec(tmp_path, "layers:\n  - repeat: 30\n    body: [relu, relu, relu, relu, relu, relu, relu, relu]\n")
+    r = run_cli("check", str(path), "--limit", "nodes=100")
+    assert r.returncode == 1 and "expands to more than 100 nodes (limit nodes)" in r.stderr
+    assert run_cli("check", str(path)).returncode == 0

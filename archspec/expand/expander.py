@@ -9,12 +9,13 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from archspec.errors import Collector, did_you_mean
+from archspec.errors import Collector, Diagnostic, SpecError, did_you_mean
 from archspec.expand.blocks import Block, read_blocks, typed, unknown_args
 from archspec.expand.combinators import COMBINATORS, flow_keys
 from archspec.expand.scope import ITEM_KEYS, Scope, Value
 from archspec.expr import ExprError, substitute
 from archspec.ir import Graph, Node, Output
+from archspec.limits import LIMITS
 from archspec.loader import Source
 from archspec.ops.base import REGISTRY, Op, OpError
 from archspec.source import Pos, SDict, SList
@@ -28,6 +29,7 @@ class Expander:
         self.blocks: dict[str, Block] = {}
         self._params_cache: dict[tuple[Any, ...], Any] = {}
         self.scope_out: dict[str, str] = {}  # block call / named combinator path -> its output node
+        self.iterations = 0  # of every repeat and dense so far: nested repeats multiply
 
     # ---- entry -------------------------------------------------------------------------
 
@@ -200,6 +202,9 @@ class Expander:
         except OpError as e:
             self.error(str(e), pos, scope, e.hint, path=path)
             return None
+        if len(g.nodes) >= LIMITS.nodes:
+            raise SpecError(Diagnostic(f"the spec expands to more than {LIMITS.nodes:,} nodes (limit nodes)", pos,
+                                       path, "raise it with --limit nodes=N"))
         g.add(Node(path, key, p, list(ins), shape, weights, buffers, macs, pos, scope.train_only, frozen))
         return path
 
@@ -296,6 +301,14 @@ class Expander:
         if n < 0:
             self.error(f"repeat count must be >= 0, got {n}", pos, scope)
             return None
+        if n > LIMITS.repeat:
+            self.error(f"repeat count {n:,} is past the limit {LIMITS.repeat:,}", pos, scope,
+                       "raise it with --limit repeat=N")
+            return None
+        self.iterations += n
+        if self.iterations > LIMITS.nodes:  # ends the expansion: nested repeats could run for hours
+            raise SpecError(Diagnostic(f"repeats expand to more than {LIMITS.nodes:,} iterations (limit nodes)",
+                                       pos, scope.path, "raise it with --limit nodes=N"))
         return n
 
     def validate(self, model: type[BaseModel], raw: Any, pos: Pos | None, scope: Scope, what: str) -> Any:
