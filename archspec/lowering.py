@@ -1,11 +1,23 @@
-"""Backend-neutral pieces that op lowerings return. Ops build these; backends interpret them, so
-`archspec/ops/` never imports a backend package (backends import ops, never the reverse)."""
+"""Backend-neutral pieces of op lowerings. Ops build these; backends interpret them, so
+`archspec/ops/` never imports a backend package (backends import ops, never the reverse).
+
+`OnnxBuilder` is what an op's `onnx(node, b)` writes into (archspec.onnx_backend.builder.Builder
+is one); `Call` and `Placeholder` are what an op's `torch(node)` may return besides an nn.Module.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from archspec.ir import Node
+
+Shape = tuple[int, ...]
+Step: TypeAlias = tuple[str, str, list[str], dict[str, Any]]  # (op_type, tag, extra inputs, attrs)
 
 
 @dataclass(frozen=True)
@@ -21,3 +33,40 @@ class Call:
     args: tuple[Any, ...] = ()
     packed: bool = False
     fold: bool = False
+
+
+@dataclass(frozen=True)
+class Placeholder:
+    """The graph's input (op `input`): a torch backend makes it an argument of forward."""
+
+
+TorchLowering: TypeAlias = "nn.Module | Call | Placeholder"
+
+
+class OnnxBuilder(Protocol):
+    """The ONNX builder as ops see it. Value names are strings; a node's final op (no `tag`) writes
+    the IR node's value, a helper op or constant is named `<path>/<tag>`."""
+
+    INT64_MAX: int  # "to the end" for Slice
+    opset: int
+
+    def in_shape(self, node: Node, i: int = 0) -> Shape:
+        """Per-sample shape of the node's i-th input."""
+
+    def inputs(self, node: Node) -> list[str]:
+        """Value names of the node's inputs, in order."""
+
+    def x(self, node: Node) -> str:
+        """Value name of the node's single input."""
+
+    def param(self, node: Node, local: str) -> str:
+        """The initializer of a weight or buffer the node owns, named by its state_dict key."""
+
+    def const(self, node: Node, tag: str, value: Any, dtype: Any = ...) -> str:
+        """A constant initializer `<path>/<tag>` (float32 unless `dtype`)."""
+
+    def op(self, op_type: str, inputs: list[str], node: Node, tag: str | None = None, **attrs: Any) -> str:
+        """Emit one ONNX node; returns its output's value name."""
+
+    def chain(self, node: Node, x: str, steps: list[Step]) -> str:
+        """Emit steps each fed by the previous, the last the node's final op (none: Identity)."""

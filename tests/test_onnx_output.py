@@ -175,13 +175,13 @@ def test_passes_one_by_one():
     assert changed and [o.name for o in g1.outputs] == ["logits", "probs"] and not g1.lint()
     assert not any(n.startswith("aux.") for n in g1.nodes) and "aux.fc.weight" not in w1
     g2, w2, changed = remove_dropout.run(g1, w1)
-    assert changed and "19" not in g2.nodes and g2.nodes["fc2"].inputs == ["18"] and not g2.lint()
+    assert changed and "drop" not in g2.nodes and g2.nodes["fc2"].inputs == ["fc1_act"] and not g2.lint()
     g3, w3, changed = fold_bn.run(g2, w2)
     assert changed and not g3.lint()
     # folded: stem_bn (into a conv with bias), res.bn (no affine, into a conv without); kept: fc_bn (after linear)
     assert {n for n in g2.nodes if n not in g3.nodes} == {"stem_bn", "res.bn"}
     assert g3.nodes["res.conv"].params.bias and g3.nodes["res.conv"].weights["bias"] == (16,)
-    assert "fc_bn" in g3.nodes and g3.nodes["res.2"].inputs == ["res.conv"] and g3.nodes["act"].inputs == ["stem"]
+    assert "fc_bn" in g3.nodes and g3.nodes["res.act"].inputs == ["res.conv"] and g3.nodes["act"].inputs == ["stem"]
     assert fold_bn.run(g3, w3)[2] is False and remove_dropout.run(g3, w3)[2] is False
     assert g.nodes["res.conv"].params.bias is False and "stem_bn" in g.nodes  # inputs untouched
     # the folded conv equals conv then BN on a random input

@@ -38,7 +38,7 @@ class Combinators:
                 return None
         bs, ss = self.graph.nodes[body].shape, self.graph.nodes[short].shape
         if bs != ss:
-            hint = _residual_hint(bs, ss, self.graph.nodes[short].op)
+            hint = _residual_hint(bs, ss, self.graph.nodes[short].impl.family == "conv")
             at = val.at("shortcut") if "shortcut" in val else pos
             self.errors.add(f"cannot add {fmt(bs)} and {fmt(ss)}", at, scope.prefix[:-1], hint,
                             self._call_notes(scope))
@@ -128,10 +128,10 @@ class Combinators:
         return self.items(raw.get(key), raw.at(key), scope, x)
 
 
-def _residual_hint(body: tuple, short: tuple, short_op: str) -> str:
+def _residual_hint(body: tuple, short: tuple, short_conv: bool) -> str:
     if len(body) != 3 or len(short) != 3:
         return f"the body ends with {fmt(body)}: make the shortcut match it"
-    if short_op == "conv" and body[1:] == short[1:]:
+    if short_conv and body[1:] == short[1:]:
         return f"the body ends with {body[0]} channels; give the shortcut conv out: {body[0]}"
     stride = short[1] // body[1] if body[1] and short[1] % body[1] == 0 else 1
     return (f"the body ends with {fmt(body)}: give the shortcut a projection, "
