@@ -15,6 +15,8 @@ def _type(schema: dict) -> str:
     if schema.get("type") == "array":
         n = schema.get("minItems"), schema.get("maxItems")
         item = _type(schema.get("items", {}))
+        if n[1] is None:
+            return f"[{item} x {n[0]} or more]"
         return f"[{item} x {n[0]}]" if n[0] == n[1] else f"[{item} x {n[0]}..{n[1]}]"
     for key, sym in (("exclusiveMinimum", ">"), ("minimum", ">="), ("exclusiveMaximum", "<"), ("maximum", "<=")):
         if key in schema:
@@ -39,7 +41,7 @@ def ops_page() -> str:
     for name in sorted(REGISTRY):
         op = REGISTRY[name]
         out += [f"## `{name}`", "", inspect.cleandoc(op.__doc__ or "").strip(), ""]
-        inputs = "two or more inputs" if op.arity is None else "one input"
+        inputs = {None: "two or more inputs", 0: "no input"}.get(op.arity, "one input")
         short = f"; shorthand: `{name}: <{op.shorthand}>`" if op.shorthand else ""
         out += [f"Takes {inputs}{short}.", ""]
         rows = _param_rows(op)

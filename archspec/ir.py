@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from archspec.ops.base import REGISTRY, Op, Shape
+from archspec.ops.base import REGISTRY, Op, Params, Shape
 from archspec.source import Pos
 
 
@@ -20,7 +20,7 @@ from archspec.source import Pos
 class Node:
     name: str
     op: str
-    params: Any
+    params: Params  # the op's params model (Op.params_of gives it its type)
     inputs: list[str]
     shape: Shape
     weights: dict[str, Shape] = field(default_factory=dict)
@@ -31,7 +31,7 @@ class Node:
     frozen: bool = False
 
     @property
-    def impl(self) -> Op:
+    def impl(self) -> Op[Any]:
         return REGISTRY[self.op]
 
     @property
@@ -52,7 +52,7 @@ class Output:
 
 @dataclass
 class Graph:
-    """The expanded spec. `nodes` is ordered topologically; the input is a node of op 'input'."""
+    """The expanded spec. `nodes` is ordered topologically; `input` names its node of op 'input'."""
 
     name: str
     input: str
@@ -86,7 +86,7 @@ class Graph:
                 problems.append(f"node stored as '{key}' is named '{n.name}'")
             if n.name in seen:
                 problems.append(f"duplicate node '{n.name}'")
-            if n.op != "input" and n.op not in REGISTRY:
+            if n.op not in REGISTRY:
                 problems.append(f"{n.name}: unknown op '{n.op}'")
             for i in n.inputs:
                 if i not in seen:

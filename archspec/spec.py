@@ -8,7 +8,7 @@ full union derived from the op registry.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
@@ -69,10 +69,14 @@ class BlockDef(Strict):
         return ["args", "doc", *_body_keys()]
 
 
-def _body_keys() -> list[str]:
-    from archspec.expand.combinators import body_keys  # read late: the registry imports this module
+_body_keys: Callable[[], list[str]] = list  # the combinator registry's, set by archspec.expand
 
-    return body_keys()
+
+def read_body_keys_from(registry: Callable[[], list[str]]) -> None:
+    """Where BlockDef finds its body keys: archspec.expand's combinator registry, which imports this
+    module (so this module imports no combinator)."""
+    global _body_keys
+    _body_keys = registry
 
 
 class OutputDef(Strict):

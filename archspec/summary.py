@@ -40,7 +40,7 @@ class Table:
         g = model.graph
         rows: dict[str, Row] = {}
         for n in g.nodes.values():
-            if n.op == "input":
+            if n.impl.graph_input:
                 continue
             key = collapse_key(n.name, depth)
             row = rows.get(key)

@@ -10,6 +10,7 @@ import onnx
 import onnxruntime as ort
 
 import archspec
+from archspec.ir import Graph
 from archspec.loader import builtin_names
 
 EVERY_OP = Path(__file__).parent / "every_op.yaml"  # every op, and the lowering paths that differ
@@ -36,6 +37,17 @@ def realistic(model: archspec.Model, seed: int = 1) -> dict[str, np.ndarray]:
         elif k.endswith(("running_var", ".weight")) and v.ndim == 1:
             w[k] = rng.uniform(0.5, 1.5, v.shape).astype(np.float32)
     return w
+
+
+def evaluate(graph: Graph, weights: dict[str, np.ndarray], x: np.ndarray) -> dict[str, np.ndarray]:
+    """Every node's value from the ops' float64 numpy references (`Op.reference`): the graph's input
+    node gets `x` as its one input."""
+    vals: dict[str, np.ndarray] = {}
+    for n in graph.nodes.values():
+        w = {k: np.asarray(weights[f"{n.name}.{k}"], np.float64) for k in (*n.weights, *n.buffers)}
+        ins = [vals[i] for i in n.inputs] if n.inputs else [x.astype(np.float64)]
+        vals[n.name] = n.impl.reference(n, ins, w)
+    return vals
 
 
 def session(model: onnx.ModelProto) -> ort.InferenceSession:

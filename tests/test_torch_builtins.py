@@ -104,3 +104,20 @@ def _check_googlenet_train(c: Case) -> None:
     assert all(torch.equal(v, ref_state[k]) for k, v in c.net.state_dict().items() if "running" in k)
     c.net.eval()
     assert isinstance(c.net(x), torch.Tensor)
+
+
+def test_alexnet_at_64x64_equals_torchvision():
+    """torchvision's AlexNet runs at 64x64, where its AdaptiveAvgPool2d((6, 6)) pools a 1x1 map to a
+    larger 6x6 grid (issue 15): the spec loads at that size and equals it, in torch and onnxruntime."""
+    model = archspec.load("alexnet", input_shape=(3, 64, 64))
+    assert model.graph.nodes["avgpool"].shape == (256, 6, 6) and model.graph.nodes["features.12"].shape == (256, 1, 1)
+    torch.manual_seed(0)
+    ref = REFERENCES["alexnet"].build().eval()
+    net = import_reference(model.to_torch(seed=0), "alexnet", ref).eval()
+    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        ours, theirs = net(x), ref(x)
+    assert ours.shape == theirs.shape == (2, 1000) and theirs.abs().max() > 1e-3
+    assert (ours - theirs).abs().max().item() <= 1e-5
+    for r in compare(model, net, x, ["deploy"]):
+        assert r["scale"] > 0 and r["abs"] <= 1e-4 * r["scale"], r

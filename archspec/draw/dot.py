@@ -13,25 +13,17 @@ from dataclasses import dataclass, field
 from html import escape
 
 from archspec.ir import Graph, Node, Output, collapse_key
-from archspec.ops.base import fmt
+from archspec.ops.base import REGISTRY, fmt
 
 RANKDIRS = ("TB", "LR")
 FONT = "Helvetica,Arial,sans-serif"
 
-# op -> fill colour, by family, so a picture reads at a glance
-_FAMILY = {
-    "#dbe8f7": ("conv",),
-    "#e8def5": ("linear",),
-    "#fff3c4": ("bn", "lrn"),
-    "#dff0d8": ("relu", "leaky_relu", "shifted_relu", "elu", "softplus", "sigmoid", "tanh", "softmax"),
-    "#fde2cc": ("maxpool", "avgpool", "global_avgpool"),
-    "#ececec": ("add", "concat"),
-}
-FILL = {op: colour for colour, ops in _FAMILY.items() for op in ops}
+# op family (Op.family) -> fill colour, so a picture reads at a glance
+FILL = {"conv": "#dbe8f7", "linear": "#e8def5", "norm": "#fff3c4", "activation": "#dff0d8", "pool": "#fde2cc",
+        "merge": "#ececec"}
 PLAIN_FILL, BLOCK_FILL, IO_FILL = "#f7f7f7", "#cfdcef", "#d5e8d4"
 TRAIN_FILL, TRAIN_INK = "#f4f4f4", "#8c8c8c"
 CLUSTER_FILLS = ("#f6f8fb", "#edf1f7", "#e4eaf3", "#dbe3ef")  # darker as clusters nest
-MERGE_OPS = ("add", "concat")
 
 
 @dataclass
@@ -67,7 +59,7 @@ def to_dot(graph: Graph, depth: int | None = None, rankdir: str = "TB", edge_lab
         item = _item(graph, key, nodes, heads)
         # inputs stand outside every block (a subgraph's come from inside others); a collapsed
         # head stays in its own cluster, beside its output
-        where = "" if nodes[0].op == "input" else key if key in heads else key.rpartition(".")[0]
+        where = "" if nodes[0].impl.graph_input else key if key in heads else key.rpartition(".")[0]
         _place(root, item, where, heads, graph.scopes)
     for o in graph.outputs:
         label = _html(f"<B>{escape(o.name)}</B>", _small(("train-only " if o.train_only else "") + "output"))
@@ -97,7 +89,7 @@ def subgraph(graph: Graph, scope: str) -> Graph:
     ext = dict.fromkeys(i for n in inner for i in n.inputs if i not in names)
     sub = Graph(f"{graph.name} · {scope}", next(iter(ext), inner[0].name))
     for e in ext:
-        sub.add(Node(e, "input", None, [], graph.nodes[e].shape))
+        sub.add(Node(e, "input", REGISTRY["input"].Params(shape=graph.nodes[e].shape), [], graph.nodes[e].shape))
     for n in inner:
         sub.add(n)
     used = {i for n in graph.nodes.values() if n.name not in names for i in n.inputs}
@@ -135,14 +127,14 @@ def _item(graph: Graph, key: str, nodes: list[Node], heads: dict[str, bool]) -> 
 
 def _op_item(n: Node) -> Item:
     local = n.name.rsplit(".", 1)[-1]
-    if n.op == "input":
+    if n.impl.graph_input:
         label = _html(f"<B>{escape(n.name)}</B>", _small(escape(fmt(n.shape))))
         return Item(n.name, label, {"fillcolor": IO_FILL, "penwidth": "1.2"})
     detail = n.impl.summary(n.params)
     head = f"<B>{escape(n.op)}</B>" + (f" {escape(detail)}" if detail else "")
     named = "" if local.isdigit() or local == n.op else f"{escape(local)}  "  # positional names say nothing
-    attrs = _node_style(n.train_only, FILL.get(n.op, PLAIN_FILL))
-    if n.op in MERGE_OPS:
+    attrs = _node_style(n.train_only, FILL.get(n.impl.family, PLAIN_FILL))
+    if n.impl.merge:
         attrs |= {"shape": "box", "style": _style(n.train_only, "filled")}
     return Item(n.name, _html(head, _small(named + escape(fmt(n.shape)))), attrs)
 

@@ -37,7 +37,8 @@ class Expander:
         self.blocks = read_blocks(self.src, self.errors)
         raw = self.src.raw
         g = self.graph
-        g.add(Node(self.spec.input.name, "input", None, [], input_shape, pos=raw.at("input")))
+        g.add(Node(self.spec.input.name, "input", REGISTRY["input"].Params(shape=input_shape), [], input_shape,
+                   pos=raw.at("input")))
         top = Scope("", dict(self.spec.args))
         has_layers, has_graph = self.spec.layers is not None, self.spec.graph is not None
         if has_layers == has_graph:

@@ -103,8 +103,7 @@ def emit(graph: Graph, weights: dict[str, Array], *, opset: int, batch: int | st
     values, identities = value_names(graph)
     b = Builder(graph, weights, values, opset)
     for node in graph.nodes.values():
-        if node.op != "input":
-            node.impl.onnx(node, b)
+        node.impl.onnx(node, b)
     for out, read in identities:
         b.nodes.append(proto.node("Identity", [values[read]], [out], out, {}))
     elem = proto.FLOAT16 if fp16 else proto.FLOAT

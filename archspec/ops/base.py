@@ -1,18 +1,26 @@
 """The op protocol and registry.
 
 An op class holds everything about one op (design principle 1): its params
-model, shape rule, the weights and buffers it owns, its MACs, and its lowerings
-(`onnx`, `torch`). Shapes here are per sample: the batch dim is symbolic and
-left out, so a conv output is (C, H, W) and a linear output (F,).
+model, shape rule, the weights and buffers it owns, its MACs, its init, its
+lowerings (`onnx`, `torch`), its float64 numpy reference and its test cases.
+Shapes here are per sample: the batch dim is symbolic and left out, so a conv
+output is (C, H, W) and a linear output (F,).
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict
 
+if TYPE_CHECKING:
+    import numpy as np
+
+    from archspec.lowering import NodeView, OnnxBuilder, TorchLowering
+
 Shape = tuple[int, ...]
+Arrays = dict[str, "np.ndarray"]  # weights and buffers by local name, or a reference's inputs
 
 
 class OpError(ValueError):
@@ -33,11 +41,26 @@ class NoParams(Params):
     pass
 
 
-class Op:
-    """One op. Subclasses set `name`, `Params`, and override what applies to them."""
+@dataclass(frozen=True)
+class Case:
+    """One row of an op's test table: params as a spec writes them, and per-sample input shapes
+    (one per input; a merge op gets that many distinct inputs). tests/test_ops.py runs each."""
+
+    id: str
+    params: dict[str, Any] = field(default_factory=dict)
+    inputs: tuple[Shape, ...] = ((3, 5, 6),)
+
+
+P = TypeVar("P", bound=Params)
+
+
+class Op(Generic[P]):
+    """One op, generic over its params model. Subclasses set `name`, `Params`, `cases`, and
+    override the hooks that apply to them; `torch` and `reference` have no default."""
 
     name: ClassVar[str]
-    Params: ClassVar[type[Params]] = NoParams
+    Params: type[P]  # the params model (a ClassVar in effect; ClassVar cannot hold a type variable)
+    cases: ClassVar[tuple[Case, ...]] = ()
     arity: ClassVar[int | None] = 1  # inputs taken; None: two or more
     shorthand: ClassVar[str | None] = None  # param set by a bare scalar: `dropout: 0.3`
     onnx_op: ClassVar[str | None] = None  # the ONNX op of a one-to-one lowering without attributes
@@ -49,56 +72,83 @@ class Op:
     inference_identity: ClassVar[bool] = False  # the identity at inference, removed by deploy (dropout)
     absorbs_norm: ClassVar[bool] = False  # a following per-channel affine norm folds into its weights (conv)
     foldable_norm: ClassVar[bool] = False  # a per-channel affine norm that folds into an `absorbs_norm` producer
+    graph_input: ClassVar[bool] = False  # the graph's input (op `input`): fed from outside, computes nothing
 
-    def tied_to_input_size(self, node: Any) -> bool:
+    def params_of(self, node: NodeView) -> P:
+        """The node's params as this op's model (the IR stores them as the base Params)."""
+        return cast(P, node.params)
+
+    def tied_to_input_size(self, node: NodeView) -> bool:
         """Whether the lowering is computed for the one input size the node was expanded at
         (adaptive_avgpool to a grid): such a graph cannot take symbolic H and W."""
         return False
 
-    def shape(self, p: Any, ins: list[Shape]) -> Shape:
+    def shape(self, p: P, ins: list[Shape]) -> Shape:
         """Output shape (batch excluded). Elementwise by default."""
         return ins[0]
 
-    def weights(self, p: Any, ins: list[Shape], out: Shape) -> dict[str, Shape]:
+    def weights(self, p: P, ins: list[Shape], out: Shape) -> dict[str, Shape]:
         """Trainable tensors this op owns, by local name (the state_dict suffix)."""
         return {}
 
-    def buffers(self, p: Any, ins: list[Shape], out: Shape) -> dict[str, Shape]:
+    def buffers(self, p: P, ins: list[Shape], out: Shape) -> dict[str, Shape]:
         """Non-trainable state (BN running statistics)."""
         return {}
 
-    def macs(self, p: Any, ins: list[Shape], out: Shape) -> int:
+    def macs(self, p: P, ins: list[Shape], out: Shape) -> int:
         """Multiply-adds at batch 1 (conv and linear only, torchvision's convention)."""
         return 0
 
-    def onnx(self, node: Any, b: Any) -> None:
-        """Emit the node's ONNX nodes into `b` (an archspec.onnx_backend.builder.Builder)."""
+    def init(self, node: NodeView, rng: np.random.Generator) -> Arrays:
+        """PyTorch's default initial values (numpy arrays) of the weights and buffers the node owns."""
+        return {}
+
+    def summary(self, p: P) -> str:
+        """Key params in a few characters, for tables and drawings."""
+        return ""
+
+    def onnx(self, node: NodeView, b: OnnxBuilder) -> None:
+        """Emit the node's ONNX nodes into `b`; by default the one op `onnx_op` without attributes."""
         if self.onnx_op is None:
             raise NotImplementedError(f"op '{self.name}' has no ONNX lowering")
         b.op(self.onnx_op, b.inputs(node), node)
 
-    def init(self, node: Any, rng: Any) -> dict[str, Any]:
-        """PyTorch's default initial values (numpy arrays) of the weights and buffers the node owns."""
-        return {}
+    def torch(self, node: NodeView) -> TorchLowering:
+        """An nn.Module placed at the node's path (state_dict names PyTorch's own), or a Call."""
+        raise NotImplementedError(f"op '{self.name}' has no torch lowering")
 
-    def summary(self, p: Any) -> str:
-        """Key params in a few characters, for tables and drawings."""
-        return ""
-
-    def torch_inplace(self, node: Any) -> Any:
+    def torch_inplace(self, node: NodeView) -> TorchLowering | None:
         """A torch lowering that overwrites the node's last input, used where nothing else reads
-        that tensor (see torch_backend.build); None when the op has none."""
+        that tensor (the torch backend decides where); None when the op has none."""
         return None
 
+    def reference(self, node: NodeView, ins: list[np.ndarray], w: Arrays) -> np.ndarray:
+        """The node's value in float64 numpy, written from PyTorch's definition (BN in inference
+        form, dropout the identity): what both lowerings are checked against."""
+        raise NotImplementedError(f"op '{self.name}' has no numpy reference")
 
-REGISTRY: dict[str, Op] = {}
+
+# the hooks every op must define itself or inherit from an op family (tests check it)
+REQUIRED_HOOKS = ("torch", "reference")
+
+REGISTRY: dict[str, Op[Any]] = {}
+OpClass = TypeVar("OpClass", bound=type[Op[Any]])
 
 
-def register(cls: type[Op]) -> type[Op]:
+def register(cls: OpClass) -> OpClass:
     if cls.name in REGISTRY:
         raise RuntimeError(f"op '{cls.name}' is registered twice")
     REGISTRY[cls.name] = cls()
     return cls
+
+
+def missing_hooks(op: Op[Any]) -> list[str]:
+    """The hooks an op lacks: a lowering (`onnx` or `onnx_op`), `torch`, `reference`, or cases."""
+    cls = type(op)
+    missing = [h for h in REQUIRED_HOOKS if getattr(cls, h) is getattr(Op, h)]
+    if cls.onnx is Op.onnx and cls.onnx_op is None:
+        missing.append("onnx")
+    return missing + ([] if cls.cases else ["cases"])
 
 
 # ---- helpers shared by ops -------------------------------------------------------------

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import Field
 
-from archspec.ops.base import Op, Params, register
+from archspec.ops.base import Arrays, Case, Op, Params, register
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from archspec.lowering import NodeView, OnnxBuilder, TorchLowering
 
 
 class DropoutParams(Params):
@@ -12,7 +19,7 @@ class DropoutParams(Params):
 
 
 @register
-class Dropout(Op):
+class Dropout(Op[DropoutParams]):
     """Dropout: in training, zero each value with probability p and scale the rest by 1/(1-p);
     the identity at inference."""
 
@@ -20,15 +27,20 @@ class Dropout(Op):
     inference_identity = True
     Params = DropoutParams
     shorthand = "p"
+    cases = (Case("image", {"p": 0.2}), Case("flat", inputs=((8,),)))
 
-    def onnx(self, node, b) -> None:
+    def onnx(self, node: NodeView, b: OnnxBuilder) -> None:
         """Dropout with its ratio; without a training_mode input ONNX runs it as the identity."""
-        b.op("Dropout", [b.x(node), b.const(node, "ratio", node.params.p)], node)
+        b.op("Dropout", [b.x(node), b.const(node, "ratio", self.params_of(node).p)], node)
 
     def summary(self, p: DropoutParams) -> str:
         return f"p={p.p}"
 
-    def torch(self, node):
+    def torch(self, node: NodeView) -> TorchLowering:
         from torch import nn
 
-        return nn.Dropout(node.params.p)
+        return nn.Dropout(self.params_of(node).p)
+
+    def reference(self, node: NodeView, ins: list[np.ndarray], w: Arrays) -> np.ndarray:
+        """The inference form: the identity."""
+        return ins[0]

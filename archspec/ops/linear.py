@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from pydantic import Field, PositiveInt
 
-from archspec.ops.base import Op, OpError, Params, Shape, fmt, register
+from archspec.ops.base import Arrays, Case, NoParams, Op, OpError, Params, Shape, fmt, register
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from archspec.lowering import NodeView, OnnxBuilder, TorchLowering
 
 
 class LinearParams(Params):
@@ -16,13 +22,14 @@ class LinearParams(Params):
 
 
 @register
-class Linear(Op):
+class Linear(Op[LinearParams]):
     """Fully connected: y = x W^T + b. Weight (out, in), bias (out,)."""
 
     name = "linear"
     family = "linear"
     backward_reads_output = False
     Params = LinearParams
+    cases = (Case("bias", {"out": 4}, ((6,),)), Case("no_bias", {"out": 3, "bias": False, "in": 5}, ((5,),)))
 
     def shape(self, p: LinearParams, ins: list[Shape]) -> Shape:
         if len(ins[0]) != 1:
@@ -34,17 +41,17 @@ class Linear(Op):
         return (p.out,)
 
     def weights(self, p: LinearParams, ins: list[Shape], out: Shape) -> dict[str, Shape]:
-        w = {"weight": (p.out, ins[0][0])}
+        w: dict[str, Shape] = {"weight": (p.out, ins[0][0])}
         return w | {"bias": (p.out,)} if p.bias else w
 
     def macs(self, p: LinearParams, ins: list[Shape], out: Shape) -> int:
         return ins[0][0] * p.out
 
-    def onnx(self, node, b) -> None:
-        ins = [b.x(node), b.param(node, "weight"), *([b.param(node, "bias")] if node.params.bias else [])]
-        b.op("Gemm", ins, node, transB=1)
+    def onnx(self, node: NodeView, b: OnnxBuilder) -> None:
+        bias = [b.param(node, "bias")] if self.params_of(node).bias else []
+        b.op("Gemm", [b.x(node), b.param(node, "weight"), *bias], node, transB=1)
 
-    def init(self, node, rng) -> dict:
+    def init(self, node: NodeView, rng: np.random.Generator) -> Arrays:
         """PyTorch's kaiming_uniform(a=sqrt(5)): weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
         from archspec.weights import fan_in_uniform
 
@@ -53,26 +60,35 @@ class Linear(Op):
     def summary(self, p: LinearParams) -> str:
         return str(p.out)
 
-    def torch(self, node):
+    def torch(self, node: NodeView) -> TorchLowering:
         from torch import nn
 
         out, cin = node.weights["weight"]
-        return nn.Linear(cin, out, bias=node.params.bias)
+        return nn.Linear(cin, out, bias=self.params_of(node).bias)
+
+    def reference(self, node: NodeView, ins: list[np.ndarray], w: Arrays) -> np.ndarray:
+        y = ins[0] @ w["weight"].T
+        return y + w["bias"] if "bias" in w else y
 
 
 @register
-class Flatten(Op):
+class Flatten(Op[NoParams]):
     """Flatten: [N, C, H, W] -> [N, C*H*W]."""
 
     onnx_op = "Flatten"  # axis 1 by default
     name = "flatten"
+    Params = NoParams
+    cases = (Case("image"), Case("flat", inputs=((5,),)))
 
-    def shape(self, p: Params, ins: list[Shape]) -> Shape:
+    def shape(self, p: NoParams, ins: list[Shape]) -> Shape:
         return (math.prod(ins[0]),)
 
-    def torch(self, node):
+    def torch(self, node: NodeView) -> TorchLowering:
         import torch
 
         from archspec.lowering import Call
 
         return Call(torch.flatten, {"start_dim": 1})
+
+    def reference(self, node: NodeView, ins: list[np.ndarray], w: Arrays) -> np.ndarray:
+        return ins[0].reshape(ins[0].shape[0], -1)

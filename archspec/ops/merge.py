@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import PositiveInt
 
-from archspec.ops.base import Op, OpError, Params, Shape, fmt, need_image, register
+from archspec.ops.base import Arrays, Case, NoParams, Op, OpError, Params, Shape, fmt, need_image, register
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch as T
+
+    from archspec.lowering import NodeView, OnnxBuilder, Step, TorchLowering
+
+
+def add_into(a: T.Tensor, b: T.Tensor) -> T.Tensor:
+    """b += a, in place: a residual add into the body's output (torchvision's `out += identity`)."""
+    return b.add_(a)
 
 
 @register
-class Add(Op):
+class Add(Op[NoParams]):
     """Elementwise sum of two or more tensors of the same shape."""
 
     name = "add"
@@ -16,29 +29,34 @@ class Add(Op):
     merge = True
     backward_reads_output = False
     arity = None
+    Params = NoParams
+    cases = (Case("two", inputs=((3, 4, 5),) * 2), Case("three", inputs=((3, 4, 5),) * 3),
+             Case("flat", inputs=((6,),) * 2))
 
-    def onnx(self, node, b) -> None:
+    def onnx(self, node: NodeView, b: OnnxBuilder) -> None:
         b.op("Add" if len(node.inputs) == 2 else "Sum", b.inputs(node), node)
 
-    def shape(self, p: Params, ins: list[Shape]) -> Shape:
+    def shape(self, p: NoParams, ins: list[Shape]) -> Shape:
         for other in ins[1:]:
             if other != ins[0]:
                 raise OpError(f"cannot add {fmt(ins[0])} and {fmt(other)}", _add_hint(ins[0], other))
         return ins[0]
 
-    def torch(self, node):
+    def torch(self, node: NodeView) -> TorchLowering:
         import operator
 
         from archspec.lowering import Call
 
         return Call(operator.add, fold=True)
 
-    def torch_inplace(self, node):
+    def torch_inplace(self, node: NodeView) -> TorchLowering | None:
         """body += shortcut (torchvision's `out += identity`), for the two-input residual add."""
         from archspec.lowering import Call
-        from archspec.torch_backend.modules import add_into
 
         return Call(add_into) if len(node.inputs) == 2 else None
+
+    def reference(self, node: NodeView, ins: list[np.ndarray], w: Arrays) -> np.ndarray:
+        return sum(ins[1:], ins[0])
 
 
 def _add_hint(a: Shape, b: Shape) -> str:
@@ -54,7 +72,7 @@ class ConcatParams(Params):
 
 
 @register
-class Concat(Op):
+class Concat(Op[ConcatParams]):
     """Concatenation along `axis` (channels by default) of tensors equal on every other axis."""
 
     name = "concat"
@@ -63,9 +81,11 @@ class Concat(Op):
     backward_reads_output = False
     Params = ConcatParams
     arity = None
+    cases = (Case("channels", inputs=((2, 4, 5), (3, 4, 5))), Case("three", inputs=((2, 3, 4),) * 3),
+             Case("width", {"axis": -1}, ((2, 3, 4), (2, 3, 1))), Case("flat", inputs=((3,), (5,))))
 
-    def onnx(self, node, b) -> None:
-        b.op("Concat", b.inputs(node), node, axis=node.params.axis)
+    def onnx(self, node: NodeView, b: OnnxBuilder) -> None:
+        b.op("Concat", b.inputs(node), node, axis=self.params_of(node).axis)
 
     def shape(self, p: ConcatParams, ins: list[Shape]) -> Shape:
         rank = len(ins[0]) + 1
@@ -81,12 +101,17 @@ class Concat(Op):
         return tuple(sum(s[axis - 1] for s in ins) if i == axis - 1 else d
                      for i, d in enumerate(ins[0]))
 
-    def torch(self, node):
+    def torch(self, node: NodeView) -> TorchLowering:
         import torch
 
         from archspec.lowering import Call
 
-        return Call(torch.cat, {"dim": node.params.axis}, packed=True)
+        return Call(torch.cat, {"dim": self.params_of(node).axis}, packed=True)
+
+    def reference(self, node: NodeView, ins: list[np.ndarray], w: Arrays) -> np.ndarray:
+        import numpy as np
+
+        return np.concatenate(ins, axis=self.params_of(node).axis)
 
 
 class ScaleParams(Params):
@@ -94,25 +119,29 @@ class ScaleParams(Params):
 
 
 @register
-class Scale(Op):
+class Scale(Op[ScaleParams]):
     """Multiplication by a constant: y = value * x (Inception-ResNet residual scaling)."""
 
     name = "scale"
     Params = ScaleParams
     shorthand = "value"
+    cases = (Case("image", {"value": 0.3}), Case("negative", {"value": -2.0}, ((4,),)))
 
-    def onnx(self, node, b) -> None:
-        b.op("Mul", [b.x(node), b.const(node, "value", node.params.value)], node)
+    def onnx(self, node: NodeView, b: OnnxBuilder) -> None:
+        b.op("Mul", [b.x(node), b.const(node, "value", self.params_of(node).value)], node)
 
     def summary(self, p: ScaleParams) -> str:
         return f"x{p.value}"
 
-    def torch(self, node):
+    def torch(self, node: NodeView) -> TorchLowering:
         import operator
 
         from archspec.lowering import Call
 
-        return Call(operator.mul, args=(node.params.value,))
+        return Call(operator.mul, args=(self.params_of(node).value,))
+
+    def reference(self, node: NodeView, ins: list[np.ndarray], w: Arrays) -> np.ndarray:
+        return ins[0] * self.params_of(node).value
 
 
 class ChannelPadParams(Params):
@@ -120,19 +149,32 @@ class ChannelPadParams(Params):
     stride: PositiveInt = 1
 
 
+def channel_pad(x: T.Tensor, out: int, stride: int) -> T.Tensor:
+    """Option A shortcut: subsample by `stride`, then zero-pad channels to `out`, split evenly
+    (the odd channel, if any, after)."""
+    import torch.nn.functional as F
+
+    if stride > 1:
+        x = x[:, :, ::stride, ::stride]
+    extra = out - x.shape[1]
+    return F.pad(x, (0, 0, 0, 0, extra // 2, extra - extra // 2))
+
+
 @register
-class ChannelPad(Op):
+class ChannelPad(Op[ChannelPadParams]):
     """Zero-pad channels to `out` (split evenly before/after), after subsampling by `stride`:
     the parameter-free option A shortcut of the CIFAR ResNets, y = pad(x[:, :, ::s, ::s])."""
 
     name = "channel_pad"
     Params = ChannelPadParams
+    cases = (Case("no_stride", {"out": 7}), Case("stride", {"out": 8, "stride": 2}, ((4, 5, 6),)),
+             Case("same", {"out": 3}))
 
-    def onnx(self, node, b) -> None:
+    def onnx(self, node: NodeView, b: OnnxBuilder) -> None:
         """x[:, :, ::s, ::s] as a Slice with steps, then a Pad of (out - c) // 2 zero channels
         before and the rest after."""
-        p, c = node.params, b.in_shape(node)[0]
-        steps = []
+        p, c = self.params_of(node), b.in_shape(node)[0]
+        steps: list[Step] = []
         if p.stride > 1:
             ends = b.const(node, "ends", [b.INT64_MAX] * 2, "int64")
             bounds = [b.const(node, "starts", [0, 0], "int64"), ends, b.const(node, "axes", [2, 3], "int64"),
@@ -153,21 +195,34 @@ class ChannelPad(Op):
     def summary(self, p: ChannelPadParams) -> str:
         return f"->{p.out}, /{p.stride}"
 
-    def torch(self, node):
+    def torch(self, node: NodeView) -> TorchLowering:
         from archspec.lowering import Call
-        from archspec.torch_backend.modules import channel_pad
 
-        return Call(channel_pad, {"out": node.params.out, "stride": node.params.stride})
+        p = self.params_of(node)
+        return Call(channel_pad, {"out": p.out, "stride": p.stride})
+
+    def reference(self, node: NodeView, ins: list[np.ndarray], w: Arrays) -> np.ndarray:
+        import numpy as np
+
+        p = self.params_of(node)
+        x = ins[0][:, :, ::p.stride, ::p.stride]
+        before = (p.out - x.shape[1]) // 2
+        return np.pad(x, ((0, 0), (before, p.out - x.shape[1] - before), (0, 0), (0, 0)))
 
 
 @register
-class Identity(Op):
+class Identity(Op[NoParams]):
     """Identity: y = x."""
 
     onnx_op = "Identity"
     name = "identity"
+    Params = NoParams
+    cases = (Case("image"), Case("flat", inputs=((4,),)))
 
-    def torch(self, node):
+    def torch(self, node: NodeView) -> TorchLowering:
         from torch import nn
 
         return nn.Identity()
+
+    def reference(self, node: NodeView, ins: list[np.ndarray], w: Arrays) -> np.ndarray:
+        return ins[0]

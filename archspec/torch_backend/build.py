@@ -16,7 +16,7 @@ import torch
 from torch import fx, nn
 
 from archspec.ir import Graph, Node
-from archspec.lowering import Call
+from archspec.lowering import Call, Placeholder
 from archspec.torch_backend.network import OUTPUTS, TRAIN_ONLY, Network
 
 IR_NODE = "archspec_node"  # fx node meta: the IR node it computes (for a folded add, its last step)
@@ -26,13 +26,13 @@ class LoweringError(TypeError):
     """An op has no torch lowering, or returned something that is neither a Module nor a Call."""
 
 
-def lower(node: Node) -> nn.Module | Call:
-    fn = getattr(node.impl, "torch", None)
-    if fn is None:
+def lower(node: Node) -> nn.Module | Call | Placeholder:
+    try:
+        out = node.impl.torch(node)
+    except NotImplementedError:
         raise LoweringError(f"{node.name}: op '{node.op}' has no torch lowering (add a `torch` method "
-                            f"to its class in archspec/ops)")
-    out = fn(node)
-    if not isinstance(out, nn.Module | Call):
+                            f"to its class in archspec/ops)") from None
+    if not isinstance(out, nn.Module | Call | Placeholder):
         raise LoweringError(f"{node.name}: {type(node.impl).__name__}.torch returned {type(out).__name__}")
     return out
 
@@ -41,18 +41,13 @@ def build(graph: Graph, seed: int | None = None) -> Network:
     """The graph as a Network: modules made in IR order (so under a seed, as a hand-written
     model constructing them in that order would be), code in `schedule` order."""
     with _seeded(seed):
-        lowered = {n.name: lower(n) for n in graph.nodes.values() if n.op != "input"}
+        lowered = {n.name: lower(n) for n in graph.nodes.values()}
     _in_place(graph, lowered)
     modules = {k: v for k, v in lowered.items() if isinstance(v, nn.Module)}
     fxg = fx.Graph()
     env: dict[str, fx.Node] = {}
     for n in schedule(graph):
-        if n.op == "input":
-            env[n.name] = fxg.placeholder(_ident(n.name))
-            env[n.name].meta[IR_NODE] = n.name
-            continue
-        ins = [env[i] for i in n.inputs]
-        env[n.name] = _emit(fxg, n, lowered[n.name], ins)
+        env[n.name] = _emit(fxg, n, lowered[n.name], [env[i] for i in n.inputs])
         env[n.name].meta[IR_NODE] = n.name
     out = fxg.output(_outputs(graph, env))
     out.meta[TRAIN_ONLY] = [o.name for o in graph.outputs if o.train_only]
@@ -60,7 +55,7 @@ def build(graph: Graph, seed: int | None = None) -> Network:
     return Network(modules, fxg, class_name=_ident(graph.name, camel=True))
 
 
-def _in_place(graph: Graph, lowered: dict[str, nn.Module | Call]) -> None:
+def _in_place(graph: Graph, lowered: dict[str, nn.Module | Call | Placeholder]) -> None:
     """Ops with an in-place lowering (`Op.torch_inplace`: ReLU, the residual add) take it where
     their last input is read by nothing else and its producer's backward does not need it, as
     torchvision's ReLU(inplace=True) and `out += identity` do: one tensor less to allocate and
@@ -69,7 +64,7 @@ def _in_place(graph: Graph, lowered: dict[str, nn.Module | Call]) -> None:
     outputs = {o.node for o in graph.outputs}
     for n in graph.nodes.values():
         src = graph.nodes[n.inputs[-1]] if n.inputs else None
-        if src is None or src.op == "input" or users[src.name] != 1 or src.name in outputs \
+        if src is None or src.impl.graph_input or users[src.name] != 1 or src.name in outputs \
                 or src.impl.backward_reads_output:
             continue
         inplace = n.impl.torch_inplace(n)
@@ -104,7 +99,9 @@ def schedule(graph: Graph) -> list[Node]:
     return order
 
 
-def _emit(fxg: fx.Graph, n: Node, low: nn.Module | Call, ins: list[fx.Node]) -> fx.Node:
+def _emit(fxg: fx.Graph, n: Node, low: nn.Module | Call | Placeholder, ins: list[fx.Node]) -> fx.Node:
+    if isinstance(low, Placeholder):
+        return fxg.placeholder(_ident(n.name))
     name = _node_name(n)
     if isinstance(low, nn.Module):
         return fxg.create_node("call_module", n.name, tuple(ins), name=name)

@@ -19,7 +19,7 @@ from pydantic import BaseModel, WithJsonSchema
 from archspec.expand.scope import Scope, Value
 from archspec.ir import Graph
 from archspec.source import Pos
-from archspec.spec import SpecFile
+from archspec.spec import SpecFile, read_body_keys_from
 
 ITEM: dict[str, Any] = {"$ref": "#/$defs/Item"}  # one op, block call or combinator
 ITEMS: dict[str, Any] = {"$ref": "#/$defs/Items"}  # one item or a list of them
@@ -122,6 +122,9 @@ def register(cls: type[Combinator]) -> type[Combinator]:
 def body_keys() -> list[str]:
     """The combinators a block body (or a keyed item) is written with."""
     return [k for k, c in COMBINATORS.items() if not c.flow]
+
+
+read_body_keys_from(body_keys)
 
 
 def flow_keys() -> list[str]:

@@ -1,17 +1,28 @@
-"""Small modules and functions that op lowerings use where torch.nn has no exact match.
+"""torch.nn modules that op lowerings return where torch.nn has no exact match.
 
-Modules that own weights subclass the torch.nn module they extend, so their
-parameter names and default initialisation are PyTorch's own.
+Torch-only, and imported by the lowerings (`Op.torch`) alone, when they run: a module class
+needs torch to be defined, and `import archspec.ops` must not import torch (check, summary and
+compile never do). One shared module rather than a class per op file: a class defined inside a
+lowering would be a new class at each call, so neither picklable nor comparable. Functions
+(`shifted_relu`, `channel_pad`, `add_into`) need no torch to be defined and live in their op's file.
+
+Modules that own weights subclass the torch.nn module they extend, so their parameter names and
+default initialisation are PyTorch's own.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+Pair = tuple[int, int]
+Pads = tuple[int, int, int, int]
 
-def _lrtb(pad: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+
+def _lrtb(pad: Pads) -> Pads:
     """(top, left, bottom, right) as F.pad's (left, right, top, bottom)."""
     t, left, b, r = pad
     return (left, r, t, b)
@@ -20,34 +31,35 @@ def _lrtb(pad: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
 class PadConv2d(nn.Conv2d):
     """A Conv2d with asymmetric zero padding (top, left, bottom, right), applied explicitly."""
 
-    def __init__(self, *args, pad: tuple[int, int, int, int], **kw):
-        super().__init__(*args, padding=0, **kw)
+    def __init__(self, cin: int, cout: int, kernel_size: Pair, stride: Pair, *, pad: Pads, **kw: Any):
+        super().__init__(cin, cout, kernel_size, stride, 0, **kw)
         self.pad = _lrtb(pad)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return super().forward(F.pad(x, self.pad))
 
     def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, pad(l,r,t,b)={self.pad}"
+        return f"{super().extra_repr()}, pad(l,r,t,b)={self.pad}"  # type: ignore[no-untyped-call]
 
 
 class PadMaxPool2d(nn.MaxPool2d):
     """MaxPool2d with asymmetric padding; the padding is -inf, so it never wins a window."""
 
-    def __init__(self, *args, pad: tuple[int, int, int, int], **kw):
-        super().__init__(*args, padding=0, **kw)
+    def __init__(self, kernel_size: Pair, stride: Pair, *, ceil_mode: bool, pad: Pads):
+        super().__init__(kernel_size, stride, 0, ceil_mode=ceil_mode)
         self.pad = _lrtb(pad)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return super().forward(F.pad(x, self.pad, value=float("-inf")))
+        y: torch.Tensor = super().forward(F.pad(x, self.pad, value=float("-inf")))
+        return y
 
 
 class PadAvgPool2d(nn.AvgPool2d):
     """AvgPool2d with asymmetric padding. Without count_include_pad, the window sum is divided by
     the count of real (unpadded) values: avg(pad(x)) / avg(pad(1))."""
 
-    def __init__(self, *args, pad: tuple[int, int, int, int], count_include_pad: bool, **kw):
-        super().__init__(*args, padding=0, count_include_pad=True, **kw)
+    def __init__(self, kernel_size: Pair, stride: Pair, *, ceil_mode: bool, pad: Pads, count_include_pad: bool):
+        super().__init__(kernel_size, stride, 0, ceil_mode, count_include_pad=True)
         self.pad, self.exclude_pad = _lrtb(pad), not count_include_pad
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -73,22 +85,3 @@ class ELU(nn.Module):
 
     def extra_repr(self) -> str:
         return "a=(1,), trainable"
-
-
-def shifted_relu(x: torch.Tensor, alpha: float) -> torch.Tensor:
-    """y = max(x, 0) - alpha."""
-    return F.relu(x) - alpha
-
-
-def channel_pad(x: torch.Tensor, out: int, stride: int) -> torch.Tensor:
-    """Option A shortcut: subsample by `stride`, then zero-pad channels to `out`, split evenly
-    (the odd channel, if any, after)."""
-    if stride > 1:
-        x = x[:, :, ::stride, ::stride]
-    extra = out - x.shape[1]
-    return F.pad(x, (0, 0, 0, 0, extra // 2, extra - extra // 2))
-
-
-def add_into(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """b += a, in place: a residual add into the body's output (torchvision's `out += identity`)."""
-    return b.add_(a)
