@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import inspect
+from typing import Any
 
-from archspec.ops import REGISTRY
+from archspec.ops import REGISTRY, Op
 
 
-def _type(schema: dict) -> str:
+def _type(schema: dict[str, Any]) -> str:
     """A short type for a JSON Schema property: `int >= 0 or [int >= 0 x 2]`."""
     if "anyOf" in schema:
         return " or ".join(_type(s) for s in schema["anyOf"] if s.get("type") != "null")
-    t = {"integer": "int", "number": "float", "boolean": "bool", "string": "str"}.get(schema.get("type"), "")
+    t = {"integer": "int", "number": "float", "boolean": "bool", "string": "str"}.get(str(schema.get("type")), "")
     if schema.get("type") == "array":
         n = schema.get("minItems"), schema.get("maxItems")
         item = _type(schema.get("items", {}))
@@ -24,7 +25,7 @@ def _type(schema: dict) -> str:
     return t
 
 
-def _param_rows(op) -> list[str]:
+def _param_rows(op: Op[Any]) -> list[str]:
     props = op.Params.model_json_schema().get("properties", {})
     rows = []
     for name, field in op.Params.model_fields.items():

@@ -8,6 +8,7 @@ fixes a spec in one round instead of one error per run.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -86,7 +87,7 @@ class Collector:
             raise SpecError(list(self.items))
 
 
-def did_you_mean(word: str, choices: object) -> str:
+def did_you_mean(word: str, choices: Iterable[object]) -> str:
     """A hint naming the closest of `choices`, or listing a few if none is close."""
     names = sorted(str(c) for c in choices)
     close = difflib.get_close_matches(str(word), names, n=1, cutoff=0.6)

@@ -12,6 +12,7 @@ import math
 import operator
 import re
 from functools import lru_cache
+from typing import Any
 
 from archspec.limits import LIMITS
 
@@ -19,11 +20,11 @@ _NAME = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
 _WHOLE = re.compile(r"^\$\{(.*)\}$", re.S)
 _PART = re.compile(r"\$\{([^}]*)\}")
 
-_BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+_BINOPS: dict[type[ast.AST], Any] = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
            ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
            ast.Pow: operator.pow}
-_UNOPS = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_}
-_CMPOPS = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt,
+_UNOPS: dict[type[ast.AST], Any] = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_}
+_CMPOPS: dict[type[ast.AST], Any] = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt,
            ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge}
 FUNCTIONS = {"min": min, "max": max, "int": int, "float": float, "round": round,
              "abs": abs, "floor": math.floor, "ceil": math.ceil, "sqrt": math.sqrt,
@@ -100,7 +101,7 @@ def evaluate(text: str, env: dict[str, object]) -> object:
     raise ExprError(f"'{text}': use $name or ${{expression}}")
 
 
-def _lookup(name: str, env: dict[str, object]) -> object:
+def _lookup(name: str, env: dict[str, Any]) -> Any:
     if name in env:
         return env[name]
     if name in FUNCTIONS:
@@ -122,7 +123,7 @@ def _eval(node: ast.expr, env: dict[str, object]) -> object:
         raise ExprError(f"cannot evaluate '{ast.unparse(node)}': {e}") from None
 
 
-def _walk(n: ast.expr, env: dict[str, object]) -> object:
+def _walk(n: ast.expr, env: dict[str, Any]) -> Any:  # values are as dynamically typed as Python's
     if isinstance(n, ast.Constant):
         return n.value
     if isinstance(n, ast.Name):
@@ -147,9 +148,10 @@ def _walk(n: ast.expr, env: dict[str, object]) -> object:
     if isinstance(n, ast.IfExp):
         return _walk(n.body, env) if _walk(n.test, env) else _walk(n.orelse, env)
     if isinstance(n, ast.Call):
-        return _bounded(_lookup(n.func.id, env)(*(_walk(a, env) for a in n.args)))  # type: ignore[attr-defined]
+        assert isinstance(n.func, ast.Name)  # _check allows calls of names only
+        return _bounded(_lookup(n.func.id, env)(*(_walk(a, env) for a in n.args)))
     if isinstance(n, ast.Subscript):
-        return _walk(n.value, env)[_walk(n.slice, env)]  # type: ignore[index]
+        return _walk(n.value, env)[_walk(n.slice, env)]
     if isinstance(n, ast.Slice):
         parts = (None if p is None else _walk(p, env) for p in (n.lower, n.upper, n.step))
         return slice(*parts)

@@ -49,9 +49,9 @@ class Deferred:
     before or after the change.
     """
 
-    def __init__(self, future: Future, shape: tuple[int, ...], dtype: Any, key: str | None = None,
-                 job: Future | None = None) -> None:
-        self._future: Future | None = future
+    def __init__(self, future: Future[Any], shape: tuple[int, ...], dtype: Any, key: str | None = None,
+                 job: Future[Any] | None = None) -> None:
+        self._future: Future[Any] | None = future
         self._key = key
         self._job = future if job is None else job  # the pool job it comes from, to cancel
         self.shape, self.dtype = tuple(shape), np.dtype(dtype)
@@ -64,7 +64,7 @@ class Deferred:
 
     @property
     def nbytes(self) -> int:
-        return math.prod(self.shape) * self.dtype.itemsize
+        return math.prod(self.shape) * int(self.dtype.itemsize)
 
     @property
     def ndim(self) -> int:
@@ -77,9 +77,9 @@ class Deferred:
     def then(self, fn: Callable[[np.ndarray], np.ndarray], dtype: Any = None) -> Deferred:
         """fn(array), of the same shape. It runs on the thread that finishes this array (on the
         caller's at once if it is finished already), so it must not wait for the pool."""
-        out: Future = Future()
+        out: Future[np.ndarray] = Future()
 
-        def chain(done: Future) -> None:
+        def chain(done: Future[Any]) -> None:
             try:
                 out.set_result(fn(self._value(done)))
             except BaseException as e:  # raised to whoever asks for the result
@@ -93,13 +93,13 @@ class Deferred:
         """Drop the job that computes this array, unless it has started."""
         self._job.cancel()
 
-    def _live(self) -> Future:
+    def _live(self) -> Future[Any]:
         if self._future is None:
             raise RuntimeError("this deferred array was handed on by then()")
         return self._future
 
-    def _value(self, done: Future) -> np.ndarray:
-        a = done.result() if self._key is None else done.result()[self._key]
+    def _value(self, done: Future[Any]) -> np.ndarray:
+        a: np.ndarray = done.result() if self._key is None else done.result()[self._key]
         if a.shape != self.shape or a.dtype != self.dtype:  # a bug of whoever promised the shape
             raise AssertionError(f"deferred {self.shape} {self.dtype} array came out {a.shape} {a.dtype}")
         return a

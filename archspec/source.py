@@ -8,6 +8,7 @@ an error at the exact spec line. Scalars stay plain Python values.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import yaml
 
@@ -28,23 +29,23 @@ class Pos:
         return f"{self.file}:{self.line}:{self.col}"
 
 
-class SDict(dict):
+class SDict(dict[Any, Any]):
     """A mapping that knows the position of itself, of each key and of each value."""
 
     pos: Pos | None = None
-    key_pos: dict
-    val_pos: dict
+    key_pos: dict[Any, Pos]
+    val_pos: dict[Any, Pos]
 
     def at(self, key: object) -> Pos | None:
         """Position of the value under `key`, else of the key, else of the mapping."""
         return self.val_pos.get(key) or self.key_pos.get(key) or self.pos
 
 
-class SList(list):
+class SList(list[Any]):
     """A sequence that knows the position of itself and of each item."""
 
     pos: Pos | None = None
-    item_pos: list
+    item_pos: list[Pos]
 
     def at(self, i: int) -> Pos | None:
         return self.item_pos[i] if 0 <= i < len(self.item_pos) else self.pos

@@ -8,6 +8,7 @@ checkpoints (a state_dict, or {"model": state_dict}) when torch is installed;
 
 from __future__ import annotations
 
+import functools
 import math
 import zlib
 from collections.abc import Container, Iterable, Mapping
@@ -71,7 +72,8 @@ def init_weights(graph: Graph, seed: int = 0, nodes: Iterable[Node] | None = Non
         if 4 * sum(math.prod(s) for s in shapes.values()) < DEFER_BYTES:
             out |= {f"{n.name}.{k}": v for k, v in draw(n).items()}
         else:
-            out |= {f"{n.name}.{k}": v for k, v in Deferred.submit(lambda n=n: draw(n), shapes, np.float32).items()}
+            drawn = Deferred.submit(functools.partial(draw, n), shapes, np.float32)
+            out |= {f"{n.name}.{k}": v for k, v in drawn.items()}
     return out
 
 
@@ -158,10 +160,10 @@ def _load_npz(path: Path) -> dict[str, np.ndarray]:
 _KINDS = "fiub"  # float, signed and unsigned int, bool: what a weight may hold
 
 
-def _checked(path: Path, key: object, a: Any) -> np.ndarray:
+def _checked(path: Path, key: object, value: Any) -> np.ndarray:
     if not isinstance(key, str):
         raise WeightsError(f"'{path}': key {key!r} is not a string (keys are state_dict names)")
-    a = np.asarray(a)
+    a: np.ndarray = np.asarray(value)
     if a.dtype.kind not in _KINDS or a.dtype.fields is not None:
         raise WeightsError(f"'{path}': '{key}' holds {a.dtype} values; weights are numbers")
     if not a.dtype.isnative:
@@ -207,7 +209,7 @@ def save_weights(path: str | Path, weights: dict[str, np.ndarray], metadata: dic
     with atomic_path(path) as tmp:
         if path.suffix == ".npz":
             with open(tmp, "wb") as f:
-                np.savez(f, **arrays)
+                np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy's stub types the first kwarg
         else:
             _safetensors().save_file(arrays, str(tmp), metadata=metadata)
     return path

@@ -327,7 +327,7 @@ class Expander:
         return out
 
 
-def _stand_in(op: Op, ins: list[Value]) -> Value:
+def _stand_in(op: Op[Any], ins: list[Value]) -> Value:
     """What follows an op whose params are wrong: its input, where its output has the input's shape
     whatever the params (an elementwise op), so later items are still checked soundly; else None."""
     elementwise = op.arity == 1 and type(op).shape is Op.shape

@@ -17,7 +17,8 @@ from archspec.onnx_backend import proto
 from archspec.parallel import Array
 
 if TYPE_CHECKING:
-    from archspec.ir import Graph, Node
+    from archspec.ir import Graph
+    from archspec.lowering import NodeView
     from archspec.ops.base import Shape
 
 
@@ -33,19 +34,19 @@ class Builder:
         self.inits: dict[str, Array] = {}
         self._names: set[str] = set(values.values())  # every value name, to catch a clash early
 
-    def in_shape(self, node: Node, i: int = 0) -> Shape:
+    def in_shape(self, node: NodeView, i: int = 0) -> Shape:
         """Per-sample shape of the node's i-th input."""
         return self.graph.nodes[node.inputs[i]].shape
 
-    def inputs(self, node: Node) -> list[str]:
+    def inputs(self, node: NodeView) -> list[str]:
         """Value names of the node's inputs, in order."""
         return [self.values[i] for i in node.inputs]
 
-    def x(self, node: Node) -> str:
+    def x(self, node: NodeView) -> str:
         """Value name of the node's single input."""
         return self.values[node.inputs[0]]
 
-    def param(self, node: Node, local: str) -> str:
+    def param(self, node: NodeView, local: str) -> str:
         """The initializer of a weight or buffer the node owns, named by its state_dict key."""
         name = f"{node.name}.{local}"
         if name not in self.inits:
@@ -53,7 +54,7 @@ class Builder:
             self.inits[name] = self.weights[name]
         return name
 
-    def const(self, node: Node, tag: str, value: Any, dtype: Any = np.float32) -> str:
+    def const(self, node: NodeView, tag: str, value: Any, dtype: Any = np.float32) -> str:
         """A constant initializer named `<path>/<tag>`; float constants follow the model's dtype."""
         name = f"{node.name}/{tag}"
         if name not in self.inits:
@@ -66,7 +67,7 @@ class Builder:
             raise AssertionError(f"ONNX value name '{name}' is used twice")  # a lowering bug
         self._names.add(name)
 
-    def op(self, op_type: str, inputs: list[str], node: Node, tag: str | None = None, **attrs: Any) -> str:
+    def op(self, op_type: str, inputs: list[str], node: NodeView, tag: str | None = None, **attrs: Any) -> str:
         """Emit one ONNX node. Without `tag` it is the node's final op: named by the IR path, it
         writes the IR node's value. With `tag` it is a helper named and written as `<path>/<tag>`."""
         out = self.values[node.name] if tag is None else f"{node.name}/{tag}"
@@ -76,7 +77,7 @@ class Builder:
         self.nodes.append(proto.node(op_type, inputs, [out], name, attrs))
         return out
 
-    def chain(self, node: Node, x: str, steps: list[tuple[str, str, list[str], dict[str, Any]]]) -> str:
+    def chain(self, node: NodeView, x: str, steps: list[tuple[str, str, list[str], dict[str, Any]]]) -> str:
         """Emit `(op_type, tag, extra_inputs, attrs)` steps, each fed by the previous; the last
         one is the node's final op. An empty list lowers to Identity."""
         if not steps:

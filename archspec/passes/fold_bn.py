@@ -60,7 +60,7 @@ def _fold(weights: Weights, conv: Node, bn: Node) -> tuple[Array, np.ndarray]:
         key = f"{node.name}.{local}"
         return np.asarray(resolve(weights[key]) if default is None or key in weights else default, np.float64)
 
-    s = get(bn, "weight", 1.0) / np.sqrt(get(bn, "running_var") + bn.params.eps)
+    s = get(bn, "weight", 1.0) / np.sqrt(get(bn, "running_var") + eps(bn))
     b = s * (get(conv, "bias", 0.0) - get(bn, "running_mean")) + get(bn, "bias", 0.0)
     # W' in float32: W * s rounds once more than in float64 (relative 6e-8) at a quarter of the cost
     w, s32 = weights[f"{conv.name}.weight"], s.astype(np.float32)
@@ -73,3 +73,9 @@ def _scale(w: np.ndarray, s: np.ndarray, out: np.ndarray | None = None) -> np.nd
     """w * s along the first axis, into `out` when given."""
     scaled: np.ndarray = np.multiply(w, s.reshape(-1, *[1] * (w.ndim - 1)), out=out)
     return scaled
+
+
+def eps(norm: Node) -> float:
+    """A foldable_norm's epsilon: its params have `eps` (the trait's contract, in the docstring)."""
+    value: float = norm.params.eps  # type: ignore[attr-defined]
+    return value
