@@ -31,15 +31,14 @@ class Network(fx.GraphModule):
             return code
         py = eval_graph.python_code(root_module="self")
         cls.eval_code = py.src
-        cls._train_forward = cls.forward
-        cls._eval_forward = _forward_from_src(py.src, py.globals)
+        setattr(cls, "_train_forward", cls.forward)  # noqa: B010 - set on a class fx made at run time
+        setattr(cls, "_eval_forward", _forward_from_src(py.src, py.globals))  # noqa: B010
         cls.forward = Network._switch
         return code
 
     def _switch(self, *args: Any, **kwargs: Any) -> Any:
-        if self.training:
-            return self._train_forward(*args, **kwargs)
-        return self._eval_forward(*args, **kwargs)
+        forward = getattr(self, "_train_forward" if self.training else "_eval_forward")
+        return forward(*args, **kwargs)
 
     @property
     def train_only_outputs(self) -> list[str]:
@@ -78,7 +77,8 @@ def eval_graph_of(graph: fx.Graph) -> fx.Graph | None:
         return None
     g = copy.deepcopy(graph)
     old = _output(g)
-    keep = {k: v for k, v in old.args[0].items() if k not in drop}
+    outputs: dict[str, Any] = old.args[0]  # type: ignore[assignment]  # a dict, checked above
+    keep = {k: v for k, v in outputs.items() if k not in drop}
     with g.inserting_after(old):
         g.output(next(iter(keep.values())) if len(keep) == 1 else keep)
     g.erase_node(old)
@@ -87,7 +87,8 @@ def eval_graph_of(graph: fx.Graph) -> fx.Graph | None:
 
 
 def _output(graph: fx.Graph) -> fx.Node:
-    return next(n for n in reversed(graph.nodes) if n.op == "output")
+    out: fx.Node = next(n for n in reversed(graph.nodes) if n.op == "output")  # fx's node kind, not an op
+    return out
 
 
 def _drop_unused(g: fx.Graph) -> None:
