@@ -19,8 +19,8 @@ class Limits:
     expr_depth: int = 50  # nesting of an expression's syntax tree
     expr_int_bits: int = 128  # integers an expression computes (no big-number hang)
     expr_length: int = 100_000  # strings and lists an expression builds
-    repeat: int = 100_000  # a `repeat` or `dense` count
-    nodes: int = 1_000_000  # IR nodes of one expanded spec (ResNet-152: 500)
+    repeat: int = 10_000  # a `repeat` or `dense` count
+    nodes: int = 100_000  # IR nodes of one expanded spec (ResNet-152: 500; 100,000 expand in about 2 s)
     memory_mib: int = 0  # weights and activations of a compile/verify/run/bench/train; 0: 80% of RAM
     image_pixels: int = 89_478_485  # an image to decode (Pillow's own bomb limit)
     array_bytes: int = 1 << 32  # one .npy array or weights tensor read from a file

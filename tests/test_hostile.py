@@ -386,13 +386,13 @@ def test_npy_arrays_are_checked_before_reading(tmp_path: Path):
 
 
 @pytest.mark.parametrize(("body", "message"), [
-    ("layers:\n  - repeat: 1000000000\n    body: [relu]\n", "repeat count 1,000,000,000 is past the limit 100,000"),
+    ("layers:\n  - repeat: 1000000000\n    body: [relu]\n", "repeat count 1,000,000,000 is past the limit 10,000"),
     ("layers:\n  - dense: {repeat: 1000000000, layer: [relu]}\n", "repeat count 1,000,000,000 is past the limit"),
-    ("layers:\n  - repeat: 100000\n    body:\n      - repeat: 100000\n        body: [relu]\n",
-     "repeats expand to more than 1,000,000 iterations"),
-    ("layers:\n  - repeat: 100000\n    body:\n      - repeat: 100000\n        body:\n          - if: false\n"
-     "            then: [relu]\n", "repeats expand to more than 1,000,000 iterations"),
-    ("layers:\n  - repeat: 100000\n    body: [{conv: {out: \"${-1 - i}\", kernel: 1}}]\n", "50 errors: stopping here"),
+    ("layers:\n  - repeat: 5000\n    body:\n      - repeat: 5000\n        body: [relu]\n",
+     "repeats expand to more than 100,000 iterations"),
+    ("layers:\n  - repeat: 5000\n    body:\n      - repeat: 5000\n        body:\n          - if: false\n"
+     "            then: [relu]\n", "repeats expand to more than 100,000 iterations"),
+    ("layers:\n  - repeat: 10000\n    body: [{conv: {out: \"${-1 - i}\", kernel: 1}}]\n", "50 errors: stopping here"),
 ])
 def test_repeat_bombs_end_quickly(tmp_path: Path, body: str, message: str):
     check_fails(spec(tmp_path, body), message, seconds=10)
