@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import PositiveFloat
 
-from archspec.ops.base import Op, OpError, Params, Shape, register
+from archspec.ops.base import Op, OpError, Params, Saved, Shape, register
 
 
 @register
@@ -13,6 +13,7 @@ class ReLU(Op):
 
     onnx_op = "Relu"
     name = "relu"
+    saves = Saved(output=True)
     family = "activation"
 
     def torch(self, node):
@@ -39,6 +40,7 @@ class LeakyReLU(Op):
     """Leaky ReLU: y = x if x > 0 else slope * x (the lecture's epsilon)."""
 
     name = "leaky_relu"
+    saves = Saved(input=True)
     family = "activation"
     Params = LeakyReLUParams
     shorthand = "slope"
@@ -61,6 +63,7 @@ class ShiftedReLU(Op):
     """Shifted ReLU: y = max(x, 0) - alpha."""
 
     name = "shifted_relu"
+    saves = Saved(own=4)  # relu's float output inside it
     family = "activation"
     Params = ShiftedReLUParams
     shorthand = "alpha"
@@ -86,6 +89,7 @@ class ELU(Op):
     """ELU: y = x if x > 0 else a * (exp(x) - 1); `a` is a learned scalar when trainable."""
 
     name = "elu"
+    saves = Saved(input=True)
     family = "activation"
     Params = ELUParams
 
@@ -106,6 +110,10 @@ class ELU(Op):
     def weights(self, p: ELUParams, ins: list[Shape], out: Shape) -> dict[str, Shape]:
         return {"a": (1,)} if p.trainable else {}
 
+    def saved(self, p: ELUParams) -> Saved:
+        """The trainable form (relu(x) + a * expm1(min(x, 0))) also keeps relu's and expm1's outputs."""
+        return Saved(input=True, own=8) if p.trainable else self.saves
+
     def torch(self, node):
         from torch import nn
 
@@ -124,6 +132,7 @@ class Softplus(Op):
     """Softplus: y = log(1 + exp(beta * x)) / beta (linear above `threshold`, as PyTorch)."""
 
     name = "softplus"
+    saves = Saved(input=True)
     family = "activation"
     Params = SoftplusParams
 
@@ -153,6 +162,7 @@ class Sigmoid(Op):
 
     onnx_op = "Sigmoid"
     name = "sigmoid"
+    saves = Saved(output=True)
     family = "activation"
 
     def torch(self, node):
@@ -169,6 +179,7 @@ class Tanh(Op):
 
     onnx_op = "Tanh"
     name = "tanh"
+    saves = Saved(output=True)
     family = "activation"
 
     def torch(self, node):
@@ -188,6 +199,7 @@ class Softmax(Op):
     """Softmax over `axis`: y_i = exp(x_i) / sum_j exp(x_j)."""
 
     name = "softmax"
+    saves = Saved(output=True)
     family = "activation"
     Params = SoftmaxParams
 

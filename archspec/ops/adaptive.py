@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from archspec.ops.base import Op, OpError, Params, Shape, fmt, need_image, pair, register
+from archspec.ops.base import Op, OpError, Params, Saved, Shape, fmt, need_image, pair, register
 from archspec.ops.conv import PerAxis
 
 if TYPE_CHECKING:
@@ -25,6 +25,7 @@ class AdaptiveAvgPool(Op):
     """
 
     name = "adaptive_avgpool"
+    saves = Saved(input=True)
     family = "pool"
     Params = AdaptiveAvgPoolParams
     shorthand = "out"

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field, PositiveInt, model_validator
 
-from archspec.ops.base import Op, OpError, Params, Shape, fmt, need_image, pads, pair, register, window_out
+from archspec.ops.base import Op, OpError, Params, Saved, Shape, fmt, need_image, pads, pair, register, window_out
 
 PerAxis = PositiveInt | Annotated[list[PositiveInt], Field(min_length=2, max_length=2)]
 Padding = Annotated[int, Field(ge=0)] | Annotated[list[Annotated[int, Field(ge=0)]],
@@ -38,6 +38,7 @@ class Conv(Op):
     """
 
     name = "conv"
+    saves = Saved(input=True)
     family = "conv"
     absorbs_norm = True
     backward_reads_output = False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from archspec.ops.base import Op, Params, register
+from archspec.ops.base import Op, Params, Saved, num, register
 
 
 class DropoutParams(Params):
@@ -17,6 +17,7 @@ class Dropout(Op):
     the identity at inference."""
 
     name = "dropout"
+    saves = Saved(own=4)  # on the CPU a float mask (a bool one on CUDA)
     inference_identity = True
     Params = DropoutParams
     shorthand = "p"
@@ -26,7 +27,7 @@ class Dropout(Op):
         b.op("Dropout", [b.x(node), b.const(node, "ratio", node.params.p)], node)
 
     def summary(self, p: DropoutParams) -> str:
-        return f"p={p.p}"
+        return f"p={num(p.p)}"
 
     def torch(self, node):
         from torch import nn

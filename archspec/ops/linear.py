@@ -6,7 +6,7 @@ import math
 
 from pydantic import Field, PositiveInt
 
-from archspec.ops.base import Op, OpError, Params, Shape, fmt, register
+from archspec.ops.base import Op, OpError, Params, Saved, Shape, fmt, register
 
 
 class LinearParams(Params):
@@ -20,6 +20,7 @@ class Linear(Op):
     """Fully connected: y = x W^T + b. Weight (out, in), bias (out,)."""
 
     name = "linear"
+    saves = Saved(input=True)
     family = "linear"
     backward_reads_output = False
     Params = LinearParams

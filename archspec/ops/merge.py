@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import PositiveInt
 
-from archspec.ops.base import Op, OpError, Params, Shape, fmt, need_image, register
+from archspec.ops.base import Op, OpError, Params, Shape, fmt, need_image, num, register
 
 
 @register
@@ -105,7 +105,7 @@ class Scale(Op):
         b.op("Mul", [b.x(node), b.const(node, "value", node.params.value)], node)
 
     def summary(self, p: ScaleParams) -> str:
-        return f"x{p.value}"
+        return f"x{num(p.value)}"
 
     def torch(self, node):
         import operator

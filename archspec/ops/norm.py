@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, PositiveFloat, PositiveInt
 
-from archspec.ops.base import Op, Params, Shape, need_image, register
+from archspec.ops.base import Op, Params, Saved, Shape, need_image, register
 
 
 class BatchNormParams(Params):
@@ -21,6 +21,7 @@ class BatchNorm(Op):
     """
 
     name = "bn"
+    saves = Saved(input=True)
     family = "norm"
     foldable_norm = True
     backward_reads_output = False
@@ -71,6 +72,7 @@ class LocalResponseNorm(Op):
     """Local response norm (AlexNet 2012): y_c = x_c / (k + alpha/size * sum_{c' near c} x_c'^2)^beta."""
 
     name = "lrn"
+    saves = Saved(input=True, own=13)  # the squares' padded window, its pow input, the divisor
     family = "norm"
     Params = LRNParams
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import model_validator
 
-from archspec.ops.base import Op, OpError, Params, Shape, fmt, need_image, pads, pair, register, window_out
+from archspec.ops.base import Op, OpError, Params, Saved, Shape, fmt, need_image, pads, pair, register, window_out
 from archspec.ops.conv import Padding, PerAxis
 
 
@@ -66,6 +66,7 @@ class MaxPool(_Pool):
 
     onnx_op = "MaxPool"
     name = "maxpool"
+    saves = Saved(input=True, own=8)  # and the int64 argmax indices
     family = "pool"
     Params = PoolParams
 
@@ -88,6 +89,7 @@ class AvgPool(_Pool):
 
     onnx_op = "AveragePool"
     name = "avgpool"
+    saves = Saved(input=True)
     family = "pool"
     Params = AvgPoolParams
 
