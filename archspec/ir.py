@@ -114,7 +114,8 @@ def collapse_keys(graph: Graph, depth: int | None) -> dict[str, str]:
     rather than drawn as one node that holds nearly everything."""
     if depth is None:
         return {name: name for name in graph.nodes}
-    return {name: collapse_key(name, depth + _wrapper_levels(graph)) for name in graph.nodes}
+    levels = depth + _wrapper_levels(graph)  # inputs stay themselves: a subgraph's sit in other blocks
+    return {k: k if n.op == "input" else collapse_key(k, levels) for k, n in graph.nodes.items()}
 
 
 def _wrapper_levels(graph: Graph) -> int:

@@ -135,8 +135,8 @@ def _item(graph: Graph, key: str, nodes: list[Node], heads: dict[str, bool], sha
 
 def _op_item(n: Node, shape: bool) -> Item:
     local = n.name.rsplit(".", 1)[-1]
-    if n.op == "input":  # its shape in the node either way: a subgraph's input may feed nothing drawn
-        label = _html(f"<B>{escape(n.name)}</B>", _small(escape(fmt(n.shape))))
+    if n.op == "input":
+        label = _html(f"<B>{escape(n.name)}</B>", _small(escape(fmt(n.shape))) if shape else "")
         return Item(n.name, label, {"fillcolor": IO_FILL, "penwidth": "1.2"})
     op, detail, family, merge = _op_traits(n)
     head = f"<B>{escape(op)}</B>" + (f" {escape(detail)}" if detail else "")
