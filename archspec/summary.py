@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from archspec.ir import collapse_keys
 from archspec.memory import estimate
 from archspec.ops.base import Shape, fmt
 
 if TYPE_CHECKING:
+    from archspec.ir import Node
     from archspec.model import Model
 
 CONVENTION = ("params: trainable weights incl. BN gamma/beta (BN running stats are buffers); "
-              "MACs: conv + linear multiply-adds, batch 1, eval graph; "
-              "act: a row's output, saved: what training keeps of it for backward (docs/summary.md)")
+              "MACs: conv + linear multiply-adds, batch 1, eval graph")
+MEMORY_CONVENTION = "act: a row's output; saved: what training keeps of it for backward (docs/summary.md)"
 
 
 @dataclass
@@ -34,7 +36,7 @@ class Row:
 @dataclass
 class Table:
     name: str
-    input: dict[str, object]  # {"name": "image", "shape": [null, 3, 224, 224]}
+    input: dict[str, Any]  # {"name": "image", "shape": [null, 3, 224, 224]}
     rows: list[Row]
     totals: dict[str, int]
     train_totals: dict[str, int]
@@ -67,8 +69,11 @@ class Table:
         body = [(r.path + (" *" if r.train_only else ""), r.op, _shape(r.shape), f"{r.params:,}", f"{r.macs:,}",
                  _bytes(r.act), _bytes(r.saved)) for r in self.rows]
         widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(heads)]
-        line = lambda cells: "  ".join(  # noqa: E731
-            c.rjust(w) if i >= 3 else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+        def line(cells: Sequence[str]) -> str:
+            cols = (c.rjust(w) if i >= 3 else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+            return "  ".join(cols).rstrip()
+
         rule = line(["-" * w for w in widths])
         out = [f"{self.name}: input {self.input['name']} {_shape(self.input['shape'])}", line(heads), rule]
         out += [line(b) for b in body]
@@ -87,6 +92,7 @@ class Table:
             out.append(f"train graph:      {self.train_totals['params']:,} params "
                        f"(+{extra:,} in train-only {', '.join(self.train_outputs)}, rows marked *)")
         out.append(f"convention:       {CONVENTION}")
+        out.append(f"                  {MEMORY_CONVENTION}")
         return "\n".join(out)
 
     def to_json(self) -> str:
@@ -114,9 +120,12 @@ def _bytes(n: int) -> str:
 
 
 def _mib(n: int) -> str:
-    return f"{n / 2**20:,.1f} MiB"
+    for scale, unit in ((2**30, "GiB"), (2**20, "MiB")):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n / 2**10:.1f} KiB"
 
 
-def _op_label(node) -> str:
+def _op_label(node: Node) -> str:
     detail = node.impl.summary(node.params)
     return f"{node.op} {detail}" if detail else node.op

@@ -37,7 +37,7 @@ def test_summary_cli_prints_totals() -> None:
     assert "params:           61,706 (trainable 61,706)" in r.stdout
     assert "MACs:             416,520 (0.000 G)" in r.stdout
     r = run_cli("summary", "resnet50", "--depth", "1")
-    rows = [line.split()[0] for line in r.stdout.splitlines()[3:-7]]
+    rows = [line.split()[0] for line in r.stdout.splitlines()[3:-8]]
     assert rows == ["conv1", "bn1", "2", "maxpool", "layer1", "layer2", "layer3", "layer4", "avgpool", "9", "fc"]
     assert "params:           25,557,032" in r.stdout and "(4.089 G)" in r.stdout
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from archspec.ir import Graph
 
 EXIT_TOOL = 3  # Graphviz missing or failed
 
@@ -63,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read(spec: str, size: str | None):
+def _read(spec: str, size: str | None) -> Graph:
     """The graph to draw: a spec's IR, or the nodes of a compiled .onnx file."""
     from archspec import load
     from archspec.cli import UsageError, parse_input

@@ -33,7 +33,7 @@ def read_onnx(path: str | Path) -> Graph:
     """The nodes of the ONNX file at `path` as a Graph (ops named `onnx:<OpType>`, params the label
     detail); raises ValueError for a file onnx cannot read."""
     import onnx
-    from google.protobuf.message import DecodeError
+    from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
 
     try:
         model = onnx.shape_inference.infer_shapes(onnx.load(str(path)))
@@ -88,7 +88,7 @@ def _macs(n: Any, out: tuple[Any, ...], inits: dict[str, tuple[int, ...]]) -> in
     if w is None or not all(isinstance(d, int) for d in out):
         return 0
     if n.op_type == "Conv":
-        return math.prod(out) * math.prod(w[1:])
+        return int(math.prod(out) * math.prod(w[1:]))
     if n.op_type == "Gemm":
-        return math.prod(out) * math.prod(w) // w[0]
+        return int(math.prod(out) * math.prod(w) // w[0])
     return 0
