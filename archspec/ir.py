@@ -105,3 +105,24 @@ def collapse_key(name: str, depth: int | None) -> str:
     scope `depth` levels down."""
     parts = name.split(".")
     return ".".join(parts[:depth]) if depth and len(parts) > depth else name
+
+
+def collapse_keys(graph: Graph, depth: int | None) -> dict[str, str]:
+    """What each node is shown as at `depth` (`summary --depth`, `graph --depth`). Depth counts below
+    wrappers: a scope alone on its level that holds most of the nodes (torchvision's DenseNet keeps
+    all but its classifier in `features`; a `--scope` subgraph sits in its scope's parents) is opened
+    rather than drawn as one node that holds nearly everything."""
+    if depth is None:
+        return {name: name for name in graph.nodes}
+    levels = depth + _wrapper_levels(graph)  # inputs stay themselves: a subgraph's sit in other blocks
+    return {k: k if n.op == "input" else collapse_key(k, levels) for k, n in graph.nodes.items()}
+
+
+def _wrapper_levels(graph: Graph) -> int:
+    parts = [n.name.split(".") for n in graph.nodes.values() if n.op != "input"]
+    level = 0
+    while True:
+        inside = [p for p in parts if len(p) > level + 1]
+        if len({p[level] for p in inside}) != 1 or 2 * len(inside) <= len(parts):
+            return level
+        parts, level = inside, level + 1

@@ -37,7 +37,7 @@ def test_summary_cli_prints_totals() -> None:
     assert "params:           61,706 (trainable 61,706)" in r.stdout
     assert "MACs:             416,520 (0.000 G)" in r.stdout
     r = run_cli("summary", "resnet50", "--depth", "1")
-    rows = [line.split()[0] for line in r.stdout.splitlines()[3:-6]]
+    rows = [line.split()[0] for line in r.stdout.splitlines()[3:-8]]
     assert rows == ["conv1", "bn1", "2", "maxpool", "layer1", "layer2", "layer3", "layer4", "avgpool", "9", "fc"]
     assert "params:           25,557,032" in r.stdout and "(4.089 G)" in r.stdout
 
@@ -56,7 +56,7 @@ def test_input_override() -> None:
     assert m.graph.nodes["layer4.2.conv3"].shape == (2048, 4, 5)
     assert m.params == 25_557_032
     r = run_cli("summary", "resnet50", "--input", "3x128x160", "--json")
-    assert json.loads(r.stdout)["input"] == "image [N,3,128,160]"
+    assert json.loads(r.stdout)["input"] == {"name": "image", "shape": [None, 3, 128, 160]}
 
 
 def test_check_many_and_list() -> None:

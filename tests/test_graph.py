@@ -6,6 +6,7 @@ import re
 import shutil
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from procs import heavy_imports
@@ -113,14 +114,15 @@ def test_edges_carry_shapes_and_collapse():
     assert '"maxpool" -> "layer1.*" [label=" [N,64,56,56] "];' in dot
     assert '"layer3.*" -> "layer4.*" [label=" [N,1024,14,14] "];' in dot
     assert len(re.findall(r" -> ", dot)) == 12  # a chain of 13 items
-    assert " [label=\" [N," not in to_dot(archspec.load("resnet50").graph, depth=1, edge_labels=False)
-    label = re.search(r'"layer2\.\*" \[label=(<.*>) fillcolor', dot)[1]
+    nodes = to_dot(archspec.load("resnet50").graph, depth=1, rankdir="LR", shapes="nodes")
+    assert " [label=\" [N," not in nodes
+    label = re.search(r'"layer2\.\*" \[label=(<.*>) fillcolor', nodes)[1]
     assert "layer2</B> <FONT" in label and ">stage</FONT>" in label
     assert "1.22M params" in label and "[N,512,28,28]" in label
 
 
 def test_node_labels_op_params_shape():
-    dot = to_dot(archspec.load("lenet5").graph)
+    dot = to_dot(archspec.load("lenet5").graph, shapes="nodes")
     assert re.search(r'"c1" \[label=<<B>conv</B> 5x5, 6<BR/>.*c1  \[N,6,28,28\]', dot)
     assert re.search(r'"s4" \[label=<<B>maxpool</B> 2x2, /2<BR/>.*\[N,16,5,5\]', dot)
     assert "61.7K params · 416.5K MACs" in dot
@@ -150,6 +152,83 @@ output: y
 layers: [conv: {out: 4, kernel: 3, name: 'c<&"1'}, relu, flatten, linear: {out: 2}]
 outputs: [{name: feat, from: "2", train_only: true}]
 """
+
+
+def _edge_labels(dot: str) -> list[tuple[str, str | None]]:
+    """(source id, its shape label or None) of each edge of DOT text written by to_dot."""
+    return [(m[1], m[2]) for m in re.finditer(r'^  "([^"]*)" -> "[^"]*"(?: \[label=" (\[[^\]]*\]) ")?', dot, re.M)]
+
+
+@pytest.mark.parametrize("spec, depth", [("lenet5", None), ("resnet50", None), ("googlenet", 1), ("densenet121", 2)])
+def test_each_shape_drawn_once(spec, depth):
+    """On the edges: no node repeats a shape, and a tensor read by several nodes is labelled on one
+    edge. In the nodes (--shapes nodes): no edge has a label."""
+    g = archspec.load(spec).graph
+    dot = to_dot(g, depth=depth)
+    decls = [line for line in dot.splitlines() if " [label=<" in line and "->" not in line]
+    assert decls and not any("[N," in line for line in decls)
+    edges = _edge_labels(dot)
+    labelled = [src for src, label in edges if label]
+    assert len(labelled) == len(set(labelled)) == len({src for src, _ in edges})
+    nodes = to_dot(g, depth=depth, shapes="nodes")
+    assert all(label is None for _, label in _edge_labels(nodes))
+    assert sum("[N," in line for line in nodes.splitlines()) == len(list(node_ids(nodes))) - len(g.outputs)
+
+
+def test_fan_out_has_one_label():
+    dot = to_dot(archspec.load("resnet50").graph)  # maxpool feeds layer1.0's body and its downsample
+    assert [label for src, label in _edge_labels(dot) if src == "maxpool"] == ["[N,64,56,56]", None]
+
+
+def test_densenet121_depth_1_draws_its_blocks():
+    dot = to_dot(archspec.load("densenet121").graph, depth=1)
+    ids = list(node_ids(dot))
+    blocks = [i for i in ids if i.endswith(".*")]
+    assert blocks == [f"features.{k}{i}.*" for i in (1, 2, 3) for k in ("denseblock", "transition")] + [
+        "features.denseblock4.*"]
+    assert len(ids) == 18  # image, conv0 norm0 relu0 pool0, the 7 blocks, norm5, relu, pool, flatten, fc, logits
+    assert sorted(clusters(dot)) == ["features"]
+    assert "168 ops · 2.84M params" in dot  # denseblock3
+
+
+def test_scope_depth_counts_inside_the_scope():
+    g = subgraph(archspec.load("resnet50").graph, "layer3")
+    assert [i for i in node_ids(to_dot(g, depth=1)) if i.endswith(".*")] == [f"layer3.{k}.*" for k in range(6)]
+
+
+@pytest.fixture(scope="module")
+def resnet50_onnx(tmp_path_factory):
+    path = tmp_path_factory.mktemp("onnx") / "r50.onnx"
+    assert main(["compile", "resnet50", "-o", str(path)]) == 0
+    return path
+
+
+def test_onnx_file_is_drawn_and_collapses_by_path(resnet50_onnx, capsys):
+    assert main(["graph", str(resnet50_onnx), "--depth", "1", "-o", "-"]) == 0
+    dot = capsys.readouterr().out
+    ids = list(node_ids(dot))  # BN is folded into the convs: no bn1 node
+    assert ids == ["image", "conv1", "2", "maxpool", "layer1.*", "layer2.*", "layer3.*", "layer4.*", "avgpool",
+                   "9", "fc", "output:logits"]
+    assert "<B>Conv</B> 7x7, 64, /2" in dot and "<B>Gemm</B> 1000" in dot
+    assert '"layer3.*" -> "layer4.*" [label=" [N,1024,14,14] "];' in dot
+    assert "25.50M params · 4.09G MACs" in dot  # 25,557,032 less BN's 53,120 gamma and beta, folded
+    assert main(["graph", str(resnet50_onnx), "--scope", "layer2.0", "-o", "-"]) == 0
+    assert "layer2.0.downsample.0" in capsys.readouterr().out
+
+
+def test_onnx_graph_of_every_op_matches_the_spec_paths(tmp_path, capsys):
+    path = tmp_path / "every.onnx"
+    assert main(["compile", str(Path(__file__).parent / "every_op.yaml"), "-o", str(path)]) == 0
+    assert main(["graph", str(path), "--depth", "1", "-o", "-"]) == 0
+    ids = set(node_ids(capsys.readouterr().out))
+    assert {"stem", "act/elu", "act", "lrn_even/square", "add3.*", "res.*", "output:logits", "output:probs"} <= ids
+
+
+def test_bad_onnx_file_is_a_usage_error(tmp_path, capsys):
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"not a model")
+    assert main(["graph", str(bad), "-o", str(tmp_path / "x.dot")]) == 2
+    assert "not an ONNX model" in capsys.readouterr().err
 
 
 # ---- rendering and the CLI ---------------------------------------------------------------------
@@ -210,6 +289,16 @@ def test_usage_errors(tmp_path, monkeypatch, capsys, argv, message):
     assert main(["graph", "resnet18", *argv]) == 2
     assert message in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+@needs_dot
+def test_too_large_warning_is_passed_on_with_a_hint(tmp_path, capsys):
+    spec = tmp_path / "long.yaml"
+    spec.write_text("archspec: 1\nname: long\ninput: {shape: [1, 4, 4]}\nlayers:\n  - repeat: 700\n    body: relu\n")
+    assert main(["graph", str(spec), "-o", str(tmp_path / "long.png")]) == 0
+    err = capsys.readouterr().err
+    assert "archspec: warning: Graphviz, writing long.png:" in err and "too large" in err
+    assert "hint:" in err and "--depth" in err and "--scope" in err and "SVG" in err
 
 
 def test_graph_loads_no_heavy_library(tmp_path):

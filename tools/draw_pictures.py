@@ -40,9 +40,7 @@ def picture(spec: str, scope: str | None, below: int | None) -> tuple[Graph, int
     graph = load(spec).graph
     if scope is None:
         return graph, None
-    path = find_scope(graph, scope)
-    depth = path.count(".") + 1 + below if below is not None else None
-    return subgraph(graph, path), depth
+    return subgraph(graph, find_scope(graph, scope)), below  # depth counts inside the scope
 
 
 def main() -> int:

@@ -6,10 +6,12 @@ import argparse
 
 
 def add(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("summary", help="per-layer shapes, params and MACs")
+    p = sub.add_parser("summary", help="per-layer shapes, params, MACs and activation memory")
     p.add_argument("spec", metavar="SPEC", help="a spec file or built-in name")
     p.add_argument("--depth", type=int, default=None, help="collapse blocks below N levels")
     p.add_argument("--input", help="override the input size, CxHxW")
+    p.add_argument("--batch", type=int, default=1, metavar="N",
+                   help="the batch of the activation-memory estimate (default 1)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(run=run)
 
@@ -17,9 +19,12 @@ def add(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from archspec import load
     from archspec.cli import UsageError, parse_input
+    from archspec.summary import Table
 
     if args.depth is not None and args.depth < 1:
         raise UsageError("--depth must be at least 1")
-    table = load(args.spec, parse_input(args.input)).table(args.depth)
+    if args.batch < 1:
+        raise UsageError("--batch must be at least 1")
+    table = Table.of(load(args.spec, parse_input(args.input)), args.depth, args.batch)
     print(table.to_json() if args.json else table.render())
     return 0

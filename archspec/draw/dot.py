@@ -3,7 +3,8 @@
 A drawn item is one IR node, or, below `depth`, one whole scope collapsed into a
 node (labelled with its block, params and output shape). Scopes above the cut are
 nested clusters; train-only output heads sit in their own dashed grey cluster.
-Edges carry the shape of the tensor that crosses them.
+Each shape is drawn once: on the edges (one label per tensor, on the first of its edges when it fans
+out) or, by option, in the nodes.
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from html import escape
 
-from archspec.ir import Graph, Node, Output, collapse_key
+from archspec.draw.onnx_graph import FAMILY as ONNX_FAMILY
+from archspec.ir import Graph, Node, Output, collapse_keys
 from archspec.ops.base import REGISTRY, fmt
 
 RANKDIRS = ("TB", "LR")
+SHAPES = ("edges", "nodes")  # where each tensor's shape is written
 FONT = "Helvetica,Arial,sans-serif"
 
-# op family (Op.family) -> fill colour, so a picture reads at a glance
+# Op.family -> fill colour, so a picture reads at a glance
 FILL = {"conv": "#dbe8f7", "linear": "#e8def5", "norm": "#fff3c4", "activation": "#dff0d8", "pool": "#fde2cc",
         "merge": "#ececec"}
 PLAIN_FILL, BLOCK_FILL, IO_FILL = "#f7f7f7", "#cfdcef", "#d5e8d4"
@@ -44,22 +47,26 @@ class Cluster:
     children: dict[str, Cluster] = field(default_factory=dict)
 
 
-def to_dot(graph: Graph, depth: int | None = None, rankdir: str = "TB", edge_labels: bool = True) -> str:
-    """DOT text of `graph`; scopes deeper than `depth` levels are collapsed into one node each.
-    `newrank` helps keep a concat's branches left to right in spec order while they sit in clusters."""
+def to_dot(graph: Graph, depth: int | None = None, rankdir: str = "TB", shapes: str = "edges") -> str:
+    """DOT text of `graph`; scopes deeper than `depth` levels are collapsed into one node each, and
+    shapes written on the edges or in the nodes. `newrank` helps keep a concat's branches left to
+    right in spec order while they sit in clusters."""
     if depth is not None and depth < 1:
         raise ValueError("depth must be at least 1")
     if rankdir not in RANKDIRS:
         raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, got {rankdir!r}")
+    if shapes not in SHAPES:
+        raise ValueError(f"shapes must be one of {', '.join(SHAPES)}, got {shapes!r}")
+    in_nodes = shapes == "nodes"
     heads = {o.name: o.train_only for o in graph.outputs[1:]  # extra outputs with layers open scopes
              if o.train_only or o.node.startswith(o.name + ".")}
     groups = _groups(graph, depth)
     root = Cluster("", "")
     for key, nodes in groups.items():
-        item = _item(graph, key, nodes, heads)
+        item = _item(graph, key, nodes, heads, in_nodes)
         # inputs stand outside every block (a subgraph's come from inside others); a collapsed
         # head stays in its own cluster, beside its output
-        where = "" if nodes[0].impl.graph_input else key if key in heads else key.rpartition(".")[0]
+        where = "" if _is_input(nodes[0]) else key if key in heads else key.rpartition(".")[0]
         _place(root, item, where, heads, graph.scopes)
     for o in graph.outputs:
         label = _html(f"<B>{escape(o.name)}</B>", _small(("train-only " if o.train_only else "") + "output"))
@@ -74,7 +81,7 @@ def to_dot(graph: Graph, depth: int | None = None, rankdir: str = "TB", edge_lab
         f'  edge [fontname="{FONT}" fontsize=8 fontcolor="#707070" color="#606060" arrowsize=0.6 penwidth=0.8];',
     ]
     lines += _emit(root, 1)
-    lines += _edges(graph, groups, edge_labels)
+    lines += _edges(graph, groups, not in_nodes)
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -107,36 +114,54 @@ def scope_paths(graph: Graph) -> set[str]:
 
 def _groups(graph: Graph, depth: int | None) -> dict[str, list[Node]]:
     groups: dict[str, list[Node]] = {}
+    keys = collapse_keys(graph, depth)
     for n in graph.nodes.values():
-        groups.setdefault(collapse_key(n.name, depth), []).append(n)
+        groups.setdefault(keys[n.name], []).append(n)
     return groups
 
 
-def _item(graph: Graph, key: str, nodes: list[Node], heads: dict[str, bool]) -> Item:
+def _item(graph: Graph, key: str, nodes: list[Node], heads: dict[str, bool], shape: bool) -> Item:
     last, train = nodes[-1], all(n.train_only for n in nodes)
     if len(nodes) == 1 and nodes[0].name == key:
-        return _op_item(nodes[0])
+        return _op_item(nodes[0], shape)
     params = sum(n.params_count for n in nodes)
     kind = "head" if key in heads else _kind(key, graph.scopes, heads)  # its cluster says train-only
     name = key.rpartition(".")[2]  # its cluster names the rest of the path
-    label = _html(_named(name, kind),
-                  _small(f"{len(nodes)} ops · {_count(params)} params"), _small(escape(fmt(last.shape))))
+    out = _small(escape(fmt(last.shape))) if shape else ""
+    label = _html(_named(name, kind), _small(f"{len(nodes)} ops · {_count(params)} params"), out)
     attrs = _node_style(train, BLOCK_FILL) | {"penwidth": "1.2"}
     return Item(f"{key}.*", label, attrs)
 
 
-def _op_item(n: Node) -> Item:
+def _op_item(n: Node, shape: bool) -> Item:
     local = n.name.rsplit(".", 1)[-1]
-    if n.impl.graph_input:
-        label = _html(f"<B>{escape(n.name)}</B>", _small(escape(fmt(n.shape))))
+    if _is_input(n):
+        label = _html(f"<B>{escape(n.name)}</B>", _small(escape(fmt(n.shape))) if shape else "")
         return Item(n.name, label, {"fillcolor": IO_FILL, "penwidth": "1.2"})
-    detail = n.impl.summary(n.params)
-    head = f"<B>{escape(n.op)}</B>" + (f" {escape(detail)}" if detail else "")
-    named = "" if local.isdigit() or local == n.op else f"{escape(local)}  "  # positional names say nothing
-    attrs = _node_style(n.train_only, FILL.get(n.impl.family, PLAIN_FILL))
-    if n.impl.merge:
+    op, detail, family, merge = _op_traits(n)
+    head = f"<B>{escape(op)}</B>" + (f" {escape(detail)}" if detail else "")
+    named = "" if local.isdigit() or local == op else f"{escape(local)}  "  # positional names say nothing
+    attrs = _node_style(n.train_only, FILL.get(family, PLAIN_FILL))
+    if merge:
         attrs |= {"shape": "box", "style": _style(n.train_only, "filled")}
-    return Item(n.name, _html(head, _small(named + escape(fmt(n.shape)))), attrs)
+    return Item(n.name, _html(head, _small((named + escape(fmt(n.shape)) if shape else named).strip())), attrs)
+
+
+def _is_input(n: Node) -> bool:
+    """The graph's input, of a spec or of an ONNX file (whose ops are not archspec's)."""
+    impl = REGISTRY.get(n.op)
+    return impl is not None and impl.graph_input
+
+
+def _op_traits(n: Node) -> tuple[str, str, str, bool]:
+    """Op name, key params, family and whether it merges tensors: an archspec op's own, or for a node
+    read from an ONNX file (op `onnx:Conv`, params its detail) those of archspec.draw.onnx_graph."""
+    impl = REGISTRY.get(n.op)
+    if impl is not None:
+        return n.op, impl.summary(n.params), impl.family, impl.merge
+    op = n.op.removeprefix("onnx:")
+    family = ONNX_FAMILY.get(op, "other")
+    return op, str(n.params or ""), family, family == "merge"
 
 
 def _kind(key: str, scopes: dict[str, str], heads: dict[str, bool]) -> str:
@@ -183,7 +208,7 @@ def _emit(c: Cluster, level: int) -> list[str]:
 def _edges(graph: Graph, groups: dict[str, list[Node]], labels: bool) -> list[str]:
     ids = {n.name: (key if len(ns) == 1 and ns[0].name == key else f"{key}.*")
            for key, ns in groups.items() for n in ns}
-    seen, out = set(), []
+    seen, labelled, out = set(), set(), []
     ends = [(i, n.name, n.train_only) for n in graph.nodes.values() for i in n.inputs]
     ends += [(o.node, f"output:{o.name}", o.train_only) for o in graph.outputs]
     for src, dst, train in ends:
@@ -191,7 +216,9 @@ def _edges(graph: Graph, groups: dict[str, list[Node]], labels: bool) -> list[st
         if a == b or (a, b) in seen:
             continue
         seen.add((a, b))
-        attrs = [f"label={_attr(' ' + fmt(graph.nodes[src].shape) + ' ')}"] if labels else []
+        label = labels and src not in labelled  # a fan-out: one label, on its first edge
+        labelled.add(src)
+        attrs = [f"label={_attr(' ' + fmt(graph.nodes[src].shape) + ' ')}"] if label else []
         if train:
             attrs.append(f'style=dashed color="{TRAIN_INK}"')
         out.append(f"  {_q(a)} -> {_q(b)}" + (f" [{' '.join(attrs)}]" if attrs else "") + ";")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from archspec.errors import UserError
@@ -24,6 +25,11 @@ INSTALL = """Graphviz's `dot` program draws {what} files, and it is not on PATH.
 The DOT text needs no Graphviz: write it with -o NAME.dot and render it anywhere later."""
 
 
+TOO_LARGE_HINT = ("the picture is scaled down to fit Graphviz's bitmap limit, so its text may be unreadable: "
+                  "draw fewer nodes (--depth N, or --scope PATH for one block), or write SVG or PDF, "
+                  "which have no such limit")
+
+
 class GraphvizError(UserError, RuntimeError):
     """`dot` is missing or failed; the message says what to do."""
 
@@ -36,8 +42,9 @@ def format_of(path: str | Path) -> str:
     return fmt
 
 
-def render(dot: str, path: str | Path, timeout: float = 300) -> Path:
-    """Write `dot` to `path` in the format its suffix names; returns the path."""
+def render(dot: str, path: str | Path, timeout: float = 300, warn: Callable[[str], None] | None = None) -> Path:
+    """Write `dot` to `path` in the format its suffix names; returns the path. What Graphviz warns
+    of on success goes to `warn` (with a hint where we have one), or is dropped without it."""
     path, fmt = Path(path), format_of(path)
     if fmt == "dot":
         write_atomic(path, dot.encode())
@@ -53,7 +60,10 @@ def render(dot: str, path: str | Path, timeout: float = 300) -> Path:
         except subprocess.TimeoutExpired:
             raise GraphvizError(f"Graphviz's dot took over {timeout:.0f} s to lay out {path.name}; "
                                 "try a smaller --depth") from None
+        err = r.stderr.decode(errors="replace").strip()
         if r.returncode != 0:
-            err = r.stderr.decode(errors="replace").strip()
             raise GraphvizError(f"Graphviz's dot failed (exit {r.returncode}) writing {path}:\n{err}")
+    if err and warn is not None:
+        hint = f"\n  hint: {TOO_LARGE_HINT}" if "too large" in err else ""
+        warn(f"Graphviz, writing {path.name}: {err}{hint}")
     return path

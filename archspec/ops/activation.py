@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import PositiveFloat
 
-from archspec.ops.base import Arrays, Case, NoParams, Op, OpError, Params, Shape, register
+from archspec.ops.base import Arrays, Case, NoParams, Op, OpError, Params, Saved, Shape, register
 
 if TYPE_CHECKING:
     import numpy as np
@@ -21,6 +21,7 @@ class ReLU(Op[NoParams]):
 
     onnx_op = "Relu"
     name = "relu"
+    saves = Saved(output=True)
     family = "activation"
     Params = NoParams
     cases = (Case("image"), Case("flat", inputs=((7,),)))
@@ -54,6 +55,7 @@ class LeakyReLU(Op[LeakyReLUParams]):
     """Leaky ReLU: y = x if x > 0 else slope * x (the lecture's epsilon)."""
 
     name = "leaky_relu"
+    saves = Saved(input=True)
     family = "activation"
     Params = LeakyReLUParams
     shorthand = "slope"
@@ -87,6 +89,7 @@ class ShiftedReLU(Op[ShiftedReLUParams]):
     """Shifted ReLU: y = max(x, 0) - alpha."""
 
     name = "shifted_relu"
+    saves = Saved(own=4)  # relu's float output inside it
     family = "activation"
     Params = ShiftedReLUParams
     shorthand = "alpha"
@@ -117,6 +120,7 @@ class ELU(Op[ELUParams]):
     """ELU: y = x if x > 0 else a * (exp(x) - 1); `a` is a learned scalar when trainable."""
 
     name = "elu"
+    saves = Saved(input=True)
     family = "activation"
     Params = ELUParams
     cases = (Case("trainable", {"a": 0.8}), Case("fixed_a", {"a": 1.5, "trainable": False}))
@@ -138,6 +142,10 @@ class ELU(Op[ELUParams]):
 
     def weights(self, p: ELUParams, ins: list[Shape], out: Shape) -> dict[str, Shape]:
         return {"a": (1,)} if p.trainable else {}
+
+    def saved(self, p: ELUParams) -> Saved:
+        """The trainable form (relu(x) + a * expm1(min(x, 0))) also keeps relu's and expm1's outputs."""
+        return Saved(input=True, own=8) if p.trainable else self.saves
 
     def torch(self, node: NodeView) -> TorchLowering:
         from torch import nn
@@ -165,6 +173,7 @@ class Softplus(Op[SoftplusParams]):
     """Softplus: y = log(1 + exp(beta * x)) / beta (linear above `threshold`, as PyTorch)."""
 
     name = "softplus"
+    saves = Saved(input=True)
     family = "activation"
     Params = SoftplusParams
     cases = (Case("plain"), Case("beta", {"beta": 2.0}), Case("beta_threshold", {"beta": 2.0, "threshold": 1.5}))
@@ -202,6 +211,7 @@ class Sigmoid(Op[NoParams]):
 
     onnx_op = "Sigmoid"
     name = "sigmoid"
+    saves = Saved(output=True)
     family = "activation"
     Params = NoParams
     cases = (Case("image"),)
@@ -225,6 +235,7 @@ class Tanh(Op[NoParams]):
 
     onnx_op = "Tanh"
     name = "tanh"
+    saves = Saved(output=True)
     family = "activation"
     Params = NoParams
     cases = (Case("image"),)
@@ -251,6 +262,7 @@ class Softmax(Op[SoftmaxParams]):
     """Softmax over `axis`: y_i = exp(x_i) / sum_j exp(x_j)."""
 
     name = "softmax"
+    saves = Saved(output=True)
     family = "activation"
     Params = SoftmaxParams
     cases = (Case("flat", inputs=((10,),)), Case("channels"), Case("last_axis", {"axis": -1}))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from archspec.ops.base import Arrays, Case, Op, Params, Shape, need_image, pair, register
+from archspec.ops.base import Arrays, Case, Op, Params, Saved, Shape, need_image, pair, register
 from archspec.ops.conv import PerAxis
 
 if TYPE_CHECKING:
@@ -28,6 +28,7 @@ class AdaptiveAvgPool(Op[AdaptiveAvgPoolParams]):
     """
 
     name = "adaptive_avgpool"
+    saves = Saved(input=True)
     family = "pool"
     Params = AdaptiveAvgPoolParams
     shorthand = "out"

@@ -10,7 +10,7 @@ output is (C, H, W) and a linear output (F,).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict
 
@@ -39,6 +39,15 @@ class Params(BaseModel):
 
 class NoParams(Params):
     pass
+
+
+class Saved(NamedTuple):
+    """What autograd keeps of an op from forward until backward in training, by its torch lowering
+    (torch's derivatives.yaml); summary's activation-memory estimate sums it (archspec/memory.py)."""
+
+    input: bool = False  # its input tensors (conv, bn, linear, softplus)
+    output: bool = False  # its output tensor (relu, tanh, softmax)
+    own: int = 0  # bytes per output value of tensors only it holds (maxpool's int64 indices: 8)
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,11 @@ class Op(Generic[P]):
     absorbs_norm: ClassVar[bool] = False  # a following per-channel affine norm folds into its weights (conv)
     foldable_norm: ClassVar[bool] = False  # a per-channel affine norm that folds into an `absorbs_norm` producer
     graph_input: ClassVar[bool] = False  # the graph's input (op `input`): fed from outside, computes nothing
+    saves: ClassVar[Saved] = Saved()  # kept for backward (see Saved); `saved(p)` where params decide
+
+    def saved(self, p: Any) -> Saved:
+        """What training keeps of this op for backward (see Saved)."""
+        return self.saves
 
     def params_of(self, node: NodeView) -> P:
         """The node's params as this op's model (the IR stores them as the base Params)."""
@@ -176,6 +190,11 @@ def need_image(ins: list[Shape], what: str) -> tuple[int, int, int]:
                       "flatten only after the last spatial op")
     c, h, w = ins[0]
     return c, h, w
+
+
+def num(x: float) -> str:
+    """A float as written: to float32's 7 digits, so `${0.1 * 3}` shows as 0.3, not 0.30000000000000004."""
+    return repr(float(f"{x:.7g}")) if isinstance(x, float) else str(x)
 
 
 def fmt(shape: Shape) -> str:

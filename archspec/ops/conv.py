@@ -12,6 +12,7 @@ from archspec.ops.base import (
     Op,
     OpError,
     Params,
+    Saved,
     Shape,
     fmt,
     need_image,
@@ -56,6 +57,7 @@ class Conv(Op[ConvParams]):
     """
 
     name = "conv"
+    saves = Saved(input=True)
     family = "conv"
     absorbs_norm = True
     backward_reads_output = False

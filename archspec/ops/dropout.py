@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from archspec.ops.base import Arrays, Case, Op, Params, register
+from archspec.ops.base import Arrays, Case, Op, Params, Saved, num, register
 
 if TYPE_CHECKING:
     import numpy as np
@@ -24,6 +24,7 @@ class Dropout(Op[DropoutParams]):
     the identity at inference."""
 
     name = "dropout"
+    saves = Saved(own=4)  # on the CPU a float mask (a bool one on CUDA)
     inference_identity = True
     Params = DropoutParams
     shorthand = "p"
@@ -34,7 +35,7 @@ class Dropout(Op[DropoutParams]):
         b.op("Dropout", [b.x(node), b.const(node, "ratio", self.params_of(node).p)], node)
 
     def summary(self, p: DropoutParams) -> str:
-        return f"p={p.p}"
+        return f"p={num(p.p)}"
 
     def torch(self, node: NodeView) -> TorchLowering:
         from torch import nn

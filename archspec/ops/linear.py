@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field, PositiveInt
 
-from archspec.ops.base import Arrays, Case, NoParams, Op, OpError, Params, Shape, fmt, register
+from archspec.ops.base import Arrays, Case, NoParams, Op, OpError, Params, Saved, Shape, fmt, register
 
 if TYPE_CHECKING:
     import numpy as np
@@ -26,6 +26,7 @@ class Linear(Op[LinearParams]):
     """Fully connected: y = x W^T + b. Weight (out, in), bias (out,)."""
 
     name = "linear"
+    saves = Saved(input=True)
     family = "linear"
     backward_reads_output = False
     Params = LinearParams

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import PositiveInt
 
-from archspec.ops.base import Arrays, Case, NoParams, Op, OpError, Params, Shape, fmt, need_image, register
+from archspec.ops.base import Arrays, Case, NoParams, Op, OpError, Params, Shape, fmt, need_image, num, register
 
 if TYPE_CHECKING:
     import numpy as np
@@ -131,7 +131,7 @@ class Scale(Op[ScaleParams]):
         b.op("Mul", [b.x(node), b.const(node, "value", self.params_of(node).value)], node)
 
     def summary(self, p: ScaleParams) -> str:
-        return f"x{p.value}"
+        return f"x{num(p.value)}"
 
     def torch(self, node: NodeView) -> TorchLowering:
         import operator

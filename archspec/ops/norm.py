@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field, PositiveFloat, PositiveInt
 
-from archspec.ops.base import Arrays, Case, Op, Params, Shape, need_image, register
+from archspec.ops.base import Arrays, Case, Op, Params, Saved, Shape, need_image, register
 
 if TYPE_CHECKING:
     import numpy as np
@@ -28,6 +28,7 @@ class BatchNorm(Op[BatchNormParams]):
     """
 
     name = "bn"
+    saves = Saved(input=True)
     family = "norm"
     foldable_norm = True
     backward_reads_output = False
@@ -89,6 +90,7 @@ class LocalResponseNorm(Op[LRNParams]):
     """Local response norm (AlexNet 2012): y_c = x_c / (k + alpha/size * sum_{c' near c} x_c'^2)^beta."""
 
     name = "lrn"
+    saves = Saved(input=True, own=13)  # the squares' padded window, its pow input, the divisor
     family = "norm"
     Params = LRNParams
     cases = (Case("odd", {"size": 3, "alpha": 0.001, "k": 2.0}, ((6, 3, 4),)),

@@ -13,6 +13,7 @@ from archspec.ops.base import (
     Op,
     OpError,
     Params,
+    Saved,
     Shape,
     fmt,
     need_image,
@@ -114,6 +115,7 @@ class MaxPool(_Pool[PoolParams]):
 
     onnx_pool = "MaxPool"
     name = "maxpool"
+    saves = Saved(input=True, own=8)  # and the int64 argmax indices
     family = "pool"
     Params = PoolParams
     cases = (
@@ -141,6 +143,7 @@ class AvgPool(_Pool[AvgPoolParams]):
 
     onnx_pool = "AveragePool"
     name = "avgpool"
+    saves = Saved(input=True)
     family = "pool"
     Params = AvgPoolParams
     cases = (
