@@ -74,7 +74,7 @@ class Model:
     def table(self, depth: int | None = None) -> Table:
         from archspec.summary import Table
 
-        return Table.of(self, depth)
+        return Table.of(self.graph, depth)
 
     def summary(self, depth: int | None = None) -> str:
         return self.table(depth).render()

@@ -13,8 +13,7 @@ from archspec.memory import estimate
 from archspec.ops.base import Shape, fmt
 
 if TYPE_CHECKING:
-    from archspec.ir import Node
-    from archspec.model import Model
+    from archspec.ir import Graph, Node
 
 CONVENTION = ("params: trainable weights incl. BN gamma/beta (BN running stats are buffers); "
               "MACs: conv + linear multiply-adds, batch 1, eval graph")
@@ -44,8 +43,7 @@ class Table:
     memory: dict[str, int]  # batch, and bytes: input, forward, forward_backward
 
     @classmethod
-    def of(cls, model: Model, depth: int | None = None, batch: int = 1) -> Table:
-        g = model.graph
+    def of(cls, g: Graph, depth: int | None = None, batch: int = 1) -> Table:
         mem = estimate(g, batch)
         keys = collapse_keys(g, depth)
         rows: dict[str, Row] = {}
@@ -61,7 +59,7 @@ class Table:
                 row.shape, row.act = _dims(n.shape), act
                 row.params, row.macs, row.saved = row.params + n.params_count, row.macs + n.macs, row.saved + saved
         memory = {"batch": batch, "input": mem.input, "forward": mem.forward, "forward_backward": mem.forward_backward}
-        return cls(g.name, {"name": g.input, "shape": _dims(model.input_shape)}, list(rows.values()),
+        return cls(g.name, {"name": g.input, "shape": _dims(g.nodes[g.input].shape)}, list(rows.values()),
                    g.totals(), g.totals(train=True), [o.name for o in g.outputs if o.train_only], memory)
 
     def render(self) -> str:

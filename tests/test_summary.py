@@ -50,7 +50,7 @@ def test_floats_print_as_written() -> None:
 
 
 def test_memory_totals_resnet50_hand_checked() -> None:
-    t = Table.of(archspec.load("resnet50"), depth=1, batch=1)
+    t = Table.of(archspec.load("resnet50").graph, depth=1, batch=1)
     rows = {r.path: r for r in t.rows}
     assert rows["conv1"].act == 64 * 112 * 112 * 4 == rows["conv1"].saved  # bn1 keeps its input
     assert rows["bn1"].saved == 0 and rows["2"].saved == 64 * 112 * 112 * 4  # relu in place, keeps its output
@@ -133,7 +133,7 @@ def test_saved_trait_matches_what_torch_keeps() -> None:
 
 
 def test_densenet_depth_1_shows_its_blocks() -> None:
-    t = Table.of(archspec.load("densenet121"), depth=1)
+    t = Table.of(archspec.load("densenet121").graph, depth=1)
     paths = [r.path for r in t.rows]
     blocks = [p for p in paths if "block" in p or "transition" in p]
     assert blocks == ["features.denseblock1", "features.transition1", "features.denseblock2",

@@ -25,6 +25,6 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--depth must be at least 1")
     if args.batch < 1:
         raise UsageError("--batch must be at least 1")
-    table = Table.of(load(args.spec, parse_input(args.input)), args.depth, args.batch)
+    table = Table.of(load(args.spec, parse_input(args.input)).graph, args.depth, args.batch)
     print(table.to_json() if args.json else table.render())
     return 0
