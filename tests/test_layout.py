@@ -1,0 +1,31 @@
+"""The project's layout: the built-in zoo in the top-level specs/, installed with the package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import archspec
+from archspec.loader import BUILTIN_DIR, builtin_names, find_spec
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_builtins_live_in_top_level_specs():
+    assert BUILTIN_DIR == ROOT / "specs"
+    assert not (ROOT / "archspec" / "specs").exists()
+    assert find_spec("resnet50") == ROOT / "specs" / "resnet50.yaml"
+    assert len(builtin_names()) == 23 and "lib" not in builtin_names()
+    assert archspec.load("resnet50").params == 25_557_032
+
+
+def test_every_package_is_listed_in_pyproject():
+    """pyproject.toml lists the packages (find cannot map specs/ into archspec): a new folder of
+    archspec/ with an __init__.py must be listed there, or a wheel leaves it out."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    conf = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    on_disk = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "archspec").rglob("__init__.py")}
+    assert set(conf["packages"]) == on_disk | {"archspec.specs", "archspec.specs.lib"}
+    assert conf["package-dir"] == {"archspec.specs": "specs"}
+    assert conf["package-data"]["archspec.specs"] == ["*.yaml"]
