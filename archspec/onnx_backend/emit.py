@@ -14,7 +14,7 @@ from archspec.ir import Graph
 from archspec.onnx_backend import proto
 from archspec.onnx_backend.builder import Builder
 from archspec.onnx_backend.metadata import META_VERSION
-from archspec.onnx_backend.proto import bytes_field, int_field, key, str_field, varint
+from archspec.onnx_backend.proto import CompileError, bytes_field, int_field, key, str_field, varint
 from archspec.parallel import Array, Deferred, resolve
 
 if TYPE_CHECKING:
@@ -26,10 +26,6 @@ GRAPH, INITIALIZER, RAW_DATA = 7, 5, 9  # ModelProto.graph, GraphProto.initializ
 
 class Writer(Protocol):
     def write(self, data: bytes | memoryview | np.ndarray, /) -> int: ...
-
-
-class CompileError(ValueError):
-    """Options or a graph that cannot become the ONNX model asked for."""
 
 
 @dataclass
