@@ -8,10 +8,11 @@ full union derived from the op registry.
 from __future__ import annotations
 
 import difflib
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PositiveInt, ValidationError
 
+from archspec import labels as label_sets
 from archspec.errors import Collector, did_you_mean
 from archspec.source import Pos, SDict, SList
 
@@ -74,7 +75,9 @@ class SpecFile(Strict):
     description: str = ""
     input: InputSpec
     preprocess: Preprocess | None = None
-    labels: list[str] | None = None
+    # a list, or a label set shipped with archspec (`labels: imagenet`), resolved to its list
+    labels: Annotated[list[str] | label_sets.LabelSet | None, BeforeValidator(label_sets.check_name),
+                      AfterValidator(label_sets.resolve)] = None
     output: str = "output"  # name of the main output
     include: list[str] = []
     extends: str | None = None

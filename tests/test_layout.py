@@ -29,3 +29,25 @@ def test_every_package_is_listed_in_pyproject():
     assert set(conf["packages"]) == on_disk | {"archspec.specs", "archspec.specs.lib"}
     assert conf["package-dir"] == {"archspec.specs": "specs"}
     assert conf["package-data"]["archspec.specs"] == ["*.yaml"]
+
+
+def test_imagenet_builtins_carry_the_imagenet_class_names():
+    imagenet = (ROOT / "archspec" / "data" / "imagenet_labels.txt").read_text().splitlines()
+    assert len(imagenet) == len(set(imagenet)) == 1000 and imagenet[:2] == ["tench", "goldfish"]
+    ten_classes = {n for n in builtin_names() if n.startswith(("cifar", "lenet", "densenet_bc"))}
+    assert len(ten_classes) == 9
+    for name in builtin_names():
+        spec = archspec.load(name).spec
+        assert spec.description, name
+        assert spec.labels == imagenet if name not in ten_classes else len(spec.labels) == 10, name
+    torchvision = pytest.importorskip("torchvision.models._meta")
+    assert imagenet == list(torchvision._IMAGENET_CATEGORIES)  # tools/imagenet_labels.py wrote it from these
+
+
+def test_an_unknown_label_set_is_one_error_at_its_line(tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text("archspec: 1\nname: s\ninput: {shape: [4]}\nlabels: imagenett\nlayers: [{linear: {out: 2}}]\n")
+    with pytest.raises(archspec.SpecError) as e:
+        archspec.load(spec)
+    [d] = e.value.diagnostics
+    assert (d.pos.line, d.pos.col) == (4, 9) and "no label set named 'imagenett'" in d.message
