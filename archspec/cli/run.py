@@ -85,6 +85,9 @@ def run(args: argparse.Namespace) -> int:
 
     check_counts(top_k=args.top_k, threads=args.threads)
     model = open_cli_model(args)
+    if model.random_weights:
+        print(f"warning: {args.model} holds random weights ({model.weights}): its predictions mean nothing; "
+              "compile it with `archspec compile --weights FILE` for trained ones", file=sys.stderr)
     preds = predict(model, args.input, args.top_k, args.provider, args.threads)
     if args.json:
         print(json.dumps({"model": model.name, "provider": args.provider, "predictions": preds}, indent=2))
