@@ -51,3 +51,16 @@ def test_an_unknown_label_set_is_one_error_at_its_line(tmp_path):
         archspec.load(spec)
     [d] = e.value.diagnostics
     assert (d.pos.line, d.pos.col) == (4, 9) and "no label set named 'imagenett'" in d.message
+
+
+def test_readme_keeps_its_two_commands_and_tells_cpu_users_about_the_cpu_torch():
+    readme = (ROOT / "README.md").read_text()
+    first_block = readme.split("```bash\n", 1)[1].split("```", 1)[0]
+    assert first_block == ("pip install -e '.[train,runtime]' && archspec demo\n"
+                           "apt-get install -y graphviz && pip install -e '.[test]' && python -m pytest\n")
+    assert "`pip install torch torchvision --index-url https://download.pytorch.org/whl/cpu`" in readme
+    assert readme.index("download.pytorch.org") > readme.index("```", readme.index("```bash") + 1)  # prose
+    scripts = [p for d in ("archspec", "tools", "tests") for p in (ROOT / d).rglob("*.py")
+               if p.name != "test_layout.py"]
+    assert not [p for p in scripts if "download.pytorch.org" in p.read_text()]
+    assert "archspec demo --keep DIR" in readme
