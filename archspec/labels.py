@@ -5,23 +5,21 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any
 
-LabelSet = Literal["imagenet"]
 FILES = {"imagenet": "imagenet_labels.txt"}  # ImageNet-1k in class order (tools/imagenet_labels.py)
 DATA_DIR = Path(__file__).resolve().parent / "data"
+JSON_SCHEMA = {"anyOf": [{"type": "array", "items": {"type": "string"}}, {"enum": sorted(FILES)}, {"type": "null"}],
+               "description": "class names in output order, or a label set shipped with archspec"}
 
 
-def check_name(labels: object) -> object:
-    """A set's name must be one archspec ships (checked first, for one clear error)."""
-    if isinstance(labels, str) and labels not in FILES:
+def resolve(labels: Any) -> Any:
+    """A set's name becomes its names; anything else is left for the list validation."""
+    if not isinstance(labels, str):
+        return labels
+    if labels not in FILES:
         raise ValueError(f"no label set named '{labels}' (give a list of names, or one of: {', '.join(FILES)})")
-    return labels
-
-
-def resolve(labels: list[str] | str | None) -> list[str] | None:
-    """The labels a spec gives: its own list, or the names of a shipped set."""
-    return list(named(labels)) if isinstance(labels, str) else labels
+    return list(named(labels))
 
 
 @cache

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PositiveInt, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PositiveInt, ValidationError, WithJsonSchema
 
 from archspec import labels as label_sets
 from archspec.errors import Collector, did_you_mean
@@ -76,8 +76,8 @@ class SpecFile(Strict):
     input: InputSpec
     preprocess: Preprocess | None = None
     # a list, or a label set shipped with archspec (`labels: imagenet`), resolved to its list
-    labels: Annotated[list[str] | label_sets.LabelSet | None, BeforeValidator(label_sets.check_name),
-                      AfterValidator(label_sets.resolve)] = None
+    labels: Annotated[list[str] | None, BeforeValidator(label_sets.resolve),
+                      WithJsonSchema(label_sets.JSON_SCHEMA)] = None
     output: str = "output"  # name of the main output
     include: list[str] = []
     extends: str | None = None

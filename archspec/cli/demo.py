@@ -8,7 +8,7 @@ import argparse
 from pathlib import Path
 
 
-def add(sub: argparse._SubParsersAction) -> None:
+def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("demo", help="check, train, compile and run LeNet-5 on the built-in digits")
     p.add_argument("--epochs", type=int, default=6, help="training epochs (default 6, about a minute on a CPU)")
     p.add_argument("--keep", "--out", dest="keep", metavar="DIR",

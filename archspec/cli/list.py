@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 
-def add(sub: argparse._SubParsersAction) -> None:
+def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("list", help="list the built-in specs: description, params, MACs, input")
     how = p.add_mutually_exclusive_group()
     how.add_argument("--json", action="store_true", help="machine-readable output")

@@ -22,7 +22,7 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the random weights (default 0)")
 
 
-def add(sub: argparse._SubParsersAction) -> None:
+def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("run", help="predict classes of images or .npy arrays on onnxruntime")
     add_model_args(p)
     p.add_argument("--input", nargs="+", required=True, metavar="FILE",

@@ -14,7 +14,8 @@ from archspec.ir import Graph
 from archspec.onnx_backend import proto
 from archspec.onnx_backend.builder import Builder
 from archspec.onnx_backend.metadata import META_VERSION
-from archspec.onnx_backend.proto import CompileError, bytes_field, int_field, key, str_field, varint
+from archspec.onnx_backend.proto import CompileError as CompileError  # defined beside EncodeError, its kind
+from archspec.onnx_backend.proto import bytes_field, int_field, key, str_field, varint
 from archspec.parallel import Array, Deferred, resolve
 
 if TYPE_CHECKING:

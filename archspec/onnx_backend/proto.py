@@ -123,7 +123,7 @@ def _attribute_value(v: object) -> tuple[bytes, int]:
         if all(isinstance(x, numbers.Integral) for x in v):
             return b"".join(int_field(8, int(x)) for x in v), ATTR_INTS
         if all(isinstance(x, numbers.Real) for x in v):
-            return b"".join(float_field(7, float(x)) for x in v), ATTR_FLOATS  # type: ignore[arg-type]
+            return b"".join(float_field(7, float(x)) for x in v), ATTR_FLOATS
         if all(isinstance(x, str | bytes) for x in v):
             return b"".join(bytes_field(9, _text(x)) for x in v), ATTR_STRINGS
         if all(isinstance(x, np.ndarray) for x in v):

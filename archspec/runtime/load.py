@@ -54,7 +54,7 @@ class OnnxModel:
             return self.parsed
         import onnx
 
-        return onnx.load_from_string(self.encoded)
+        return onnx.load_from_string(self.data)
 
     @cached_property
     def _input(self) -> Any:
@@ -63,7 +63,7 @@ class OnnxModel:
 
     @property
     def input_name(self) -> str:
-        return self._input.name
+        return str(self._input.name)
 
     @property
     def input_dims(self) -> tuple[int | None, ...]:
@@ -84,7 +84,7 @@ class OnnxModel:
 
     @property
     def output_name(self) -> str:
-        return self.proto.graph.output[0].name
+        return str(self.proto.graph.output[0].name)
 
     @property
     def outputs_probabilities(self) -> bool:
