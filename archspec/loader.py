@@ -17,7 +17,16 @@ from archspec.errors import Collector, Diagnostic, SpecError, did_you_mean
 from archspec.limits import LIMITS
 from archspec.source import Pos, SDict, load_yaml
 
-BUILTIN_DIR = Path(__file__).parent / "specs"
+
+def _builtin_dir() -> Path:
+    """The built-in zoo: top-level `specs/` of a source checkout (or editable install), which a
+    wheel installs as `archspec/specs/` (pyproject.toml maps the package `archspec.specs` to it)."""
+    package = Path(__file__).resolve().parent
+    installed = package / "specs"
+    return installed if installed.is_dir() else package.parent / "specs"
+
+
+BUILTIN_DIR = _builtin_dir()
 MERGED_KEYS = ("args", "blocks")  # merged key by key with a base; every other key replaces
 
 

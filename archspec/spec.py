@@ -9,10 +9,20 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    ValidationError,
+    WithJsonSchema,
+    model_validator,
+)
 
+from archspec import labels as label_sets
 from archspec.errors import Collector, did_you_mean
 from archspec.source import Pos, SDict, SList
 
@@ -92,7 +102,9 @@ class SpecFile(Strict):
     description: str = ""
     input: InputSpec
     preprocess: Preprocess | None = None
-    labels: list[str] | None = None
+    # a list, or a label set shipped with archspec (`labels: imagenet`), resolved to its list
+    labels: Annotated[list[str] | None, BeforeValidator(label_sets.resolve),
+                      WithJsonSchema(label_sets.JSON_SCHEMA)] = None
     output: str = "output"  # name of the main output
     include: list[str] = []
     extends: str | None = None

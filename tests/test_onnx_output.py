@@ -114,7 +114,9 @@ def test_metadata(resnet18, tmp_path):
     assert json.loads(meta["preprocess"]) == {"resize": 256, "crop": 224, "scale": 1 / 255, "channels": "rgb",
                                               "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
     assert json.loads(meta["input"]) == {"name": "image", "shape": [3, 224, 224]}
-    assert meta["labels"] == "null" and meta["mode"] == "deploy" and meta["weights"] == "seed 0"
+    assert meta["mode"] == "deploy" and meta["weights"] == "seed 0"
+    labels = json.loads(meta["labels"])  # `labels: imagenet`: the 1000 names, in class order
+    assert len(labels) == 1000 and labels[:2] == ["tench", "goldfish"] and labels[999] == "toilet tissue"
     sources = json.loads(meta["sources"])
     lines = (BUILTIN_DIR / "lib/resnet.yaml").read_text().splitlines()
     basic = next(i for i, line in enumerate(lines, 1) if line.strip() == "basic:")

@@ -168,7 +168,7 @@ def test_families_share_blocks():
         text = (BUILTIN_DIR / f"{member}.yaml").read_text()
         body = [line for line in text.splitlines() if line and not line.startswith("#")]
         assert body[:2] == ["archspec: 1", f"extends: lib/{body[1].split('lib/')[1]}"], member
-        assert len(body) == 4 and body[3].startswith("args: {"), member
+        assert len(body) == 5 and body[3].startswith("description: ") and body[4].startswith("args: {"), member
 
 
 def test_zoo_doc_is_current():

@@ -86,7 +86,7 @@ def render() -> str:
     out = [
         "# The built-in zoo",
         "",
-        "Generated from the specs in `archspec/specs/` by `python tools/zoo_doc.py`; "
+        "Generated from the specs in `specs/` by `python tools/zoo_doc.py`; "
         "`tests/test_zoo.py` fails when this page is stale, and checks every figure against "
         "the published ones and every weight name against the reference implementation.",
         "",

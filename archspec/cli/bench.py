@@ -10,7 +10,7 @@ from archspec.cli import count, seconds
 from archspec.cli.run import add_model_args, check_counts, open_cli_model
 
 
-def add(sub: argparse._SubParsersAction) -> None:
+def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("bench", help="time a model on onnxruntime (CPU or CUDA), optionally against torch")
     add_model_args(p)
     p.add_argument("--batch", default="1", metavar="B,...", help="batch sizes, e.g. 1,8,32 (default 1)")

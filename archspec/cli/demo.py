@@ -10,11 +10,13 @@ from pathlib import Path
 from archspec.cli import count
 
 
-def add(sub: argparse._SubParsersAction) -> None:
+def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("demo", help="check, train, compile and run LeNet-5 on the built-in digits")
     p.add_argument("--epochs", type=count(1, 10000), default=6,
                    help="training epochs (default 6, about a minute on a CPU)")
-    p.add_argument("--out", metavar="DIR", help="keep the run here (default: a temporary folder)")
+    p.add_argument("--keep", "--out", dest="keep", metavar="DIR",
+                   help="keep the run folder (checkpoints, log, lenet5.onnx) in DIR (default: a temporary folder, "
+                   "deleted at the end)")
     p.add_argument("--threads", type=count(1, 1024), default=1,
                    help="CPU threads for torch and onnxruntime (default 1: fastest for a net this small)")
     p.set_defaults(run=run)
@@ -23,10 +25,14 @@ def add(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import tempfile
 
-    if args.out:
-        return pipeline(Path(args.out), args.epochs, args.threads)
+    if args.keep:
+        rc = pipeline(Path(args.keep), args.epochs, args.threads)
+        print(f"kept the run in {args.keep}")
+        return rc
     with tempfile.TemporaryDirectory(prefix="archspec-demo-") as d:
-        return pipeline(Path(d), args.epochs, args.threads)
+        rc = pipeline(Path(d), args.epochs, args.threads)
+    print("the run folder is deleted; keep it with --keep DIR")
+    return rc
 
 
 def pipeline(out: Path, epochs: int, threads: int) -> int:

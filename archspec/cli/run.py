@@ -22,7 +22,7 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=seed, default=0, help="seed of the random weights (default 0)")
 
 
-def add(sub: argparse._SubParsersAction) -> None:
+def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("run", help="predict classes of images or .npy arrays on onnxruntime")
     add_model_args(p)
     p.add_argument("--input", nargs="+", required=True, metavar="FILE",
@@ -74,6 +74,9 @@ def run(args: argparse.Namespace) -> int:
 
     check_counts(top_k=args.top_k, threads=args.threads)
     model = open_cli_model(args, batch=len(args.input))
+    if model.random_weights:
+        print(f"warning: {args.model} holds random weights ({model.weights}): its predictions mean nothing; "
+              "compile it with `archspec compile --weights FILE` for trained ones", file=sys.stderr)
     preds = predict(model, args.input, args.top_k, args.provider, args.threads)
     if args.json:
         print(json.dumps({"model": model.name, "provider": args.provider, "predictions": preds}, indent=2))

@@ -74,7 +74,11 @@ class Builder:
         name = node.name if tag is None else out
         if tag is not None:
             self._claim(out)
-        self.nodes.append(proto.node(op_type, inputs, [out], name, attrs))
+        try:
+            self.nodes.append(proto.node(op_type, inputs, [out], name, attrs))
+        except proto.EncodeError as e:  # a value the spec gave that ONNX cannot hold: say where
+            where = f"{node.pos}: " if node.pos else ""
+            raise proto.EncodeError(f"{where}node '{node.name}': {e}") from None
         return out
 
     def chain(self, node: NodeView, x: str, steps: list[tuple[str, str, list[str], dict[str, Any]]]) -> str:

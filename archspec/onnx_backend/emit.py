@@ -14,6 +14,7 @@ from archspec.ir import Graph
 from archspec.onnx_backend import proto
 from archspec.onnx_backend.builder import Builder
 from archspec.onnx_backend.metadata import META_VERSION
+from archspec.onnx_backend.proto import CompileError as CompileError  # defined beside EncodeError, its kind
 from archspec.onnx_backend.proto import bytes_field, int_field, key, str_field, varint
 from archspec.parallel import Array, Deferred, resolve
 
@@ -26,10 +27,6 @@ GRAPH, INITIALIZER, RAW_DATA = 7, 5, 9  # ModelProto.graph, GraphProto.initializ
 
 class Writer(Protocol):
     def write(self, data: bytes | memoryview, /) -> int: ...
-
-
-class CompileError(ValueError):
-    """Options or a graph that cannot become the ONNX model asked for."""
 
 
 @dataclass

@@ -88,10 +88,11 @@ def time_interleaved(fns: dict[str, Callable[[], Any]], warmup: int = 5, iters: 
             fns[name]()
     setup = before or (lambda: None)
     lat: dict[str, list[float]] = {name: [] for name in order}
-    bar = _bar(iters if iters is not None else float(seconds), desc, show_progress(progress),
+    limit = float(seconds or 0)  # with iters None, seconds is given
+    bar = _bar(iters if iters is not None else limit, desc, show_progress(progress),
                "it" if iters is not None else "s")
     spent, rounds = 0.0, 0
-    while (rounds < iters) if iters is not None else (rounds == 0 or spent < seconds):
+    while (rounds < iters) if iters is not None else (rounds == 0 or spent < limit):
         spent_before = spent
         k = rounds % len(order)
         for name in order[k:] + order[:k]:
@@ -103,7 +104,7 @@ def time_interleaved(fns: dict[str, Callable[[], Any]], warmup: int = 5, iters: 
             spent += dt
         rounds += 1
         if bar is not None:  # tqdm redraws at most every 0.1 s, so a fast call is not slowed
-            bar.update(1 if iters is not None else min(spent, seconds) - min(spent_before, seconds))
+            bar.update(1 if iters is not None else min(spent, limit) - min(spent_before, limit))
     if bar is not None:
         bar.close()
     return {name: Stats(v) for name, v in lat.items()}
@@ -131,14 +132,21 @@ class BenchResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def p50(self) -> float:
+        """The median latency, in seconds."""
+        if self.stats is None:
+            raise ValueError(f"{self.backend} at batch {self.batch} was not timed: {self.error}")
+        return self.stats.p50
+
+    @property
     def throughput(self) -> float:
         """Images per second at the median latency."""
-        return self.batch / self.stats.p50
+        return self.batch / self.p50
 
     @property
     def gflops(self) -> float:
         """Achieved GFLOP/s: 2 FLOPs per multiply-add, over the median latency."""
-        return 2 * self.macs * self.batch / self.stats.p50 / 1e9
+        return 2 * self.macs * self.batch / self.p50 / 1e9
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"backend": self.backend, "device": self.device, "batch": self.batch,

@@ -35,6 +35,8 @@ class OnnxModel:
     preprocess: Preprocess
     labels: list[str] | None
     spec: Model | None = None  # the spec it was compiled from, when MODEL was a spec
+    weights: str | None = None  # for a file: its weights as its metadata records them ("seed 0", a file name)
+    compiled_shape: tuple[int, ...] | None = None  # for a file: the spec's per-sample input shape
     compile_s: float = 0.0
     encoded: bytes | None = field(default=None, repr=False)
     parsed: onnx.ModelProto | None = field(default=None, repr=False)
@@ -53,7 +55,7 @@ class OnnxModel:
             return self.parsed
         import onnx
 
-        return onnx.load_from_string(self.encoded)
+        return onnx.load_from_string(self.data)
 
     @cached_property
     def _input(self) -> Any:
@@ -62,7 +64,7 @@ class OnnxModel:
 
     @property
     def input_name(self) -> str:
-        return self._input.name
+        return str(self._input.name)
 
     @property
     def input_dims(self) -> tuple[int | None, ...]:
@@ -77,8 +79,13 @@ class OnnxModel:
         return np.dtype(tensor_dtype_to_np_dtype(self._input.type.tensor_type.elem_type))
 
     @property
+    def random_weights(self) -> bool:
+        """A file compiled without trained weights: its metadata records the seed it drew them from."""
+        return self.weights is not None and self.weights.startswith("seed ")
+
+    @property
     def output_name(self) -> str:
-        return self.proto.graph.output[0].name
+        return str(self.proto.graph.output[0].name)
 
     @property
     def outputs_probabilities(self) -> bool:
@@ -95,17 +102,23 @@ class OnnxModel:
         return onnx_macs(self.proto, sample_shape)
 
     def sample_shape(self, override: tuple[int, ...] | None = None) -> tuple[int, ...]:
-        """The per-sample input shape, symbolic dims filled from `override`."""
+        """The per-sample input shape, symbolic dims filled from `override`, or else (a file compiled
+        with --dynamic-hw) from the size its spec was compiled at."""
         dims = self.input_dims[1:]
         if override is not None:
-            if len(override) != len(dims) or any(d not in (None, o) for d, o in zip(dims, override)):
+            if not self._fits(override):
                 raise InputError(f"--input {'x'.join(map(str, override))} does not fit the model input "
                                  f"{format_dims(self.input_dims)}")
             return override
-        if None in dims:
-            raise InputError(f"the model input {format_dims(self.input_dims)} has symbolic sizes: "
-                             "give --input CxHxW")
-        return tuple(dims)
+        if None not in dims:
+            return tuple(d for d in dims if d is not None)
+        if self.compiled_shape is not None and self._fits(self.compiled_shape):
+            return self.compiled_shape
+        raise InputError(f"the model input {format_dims(self.input_dims)} has symbolic sizes: give --input CxHxW")
+
+    def _fits(self, shape: tuple[int, ...]) -> bool:
+        dims = self.input_dims[1:]
+        return len(shape) == len(dims) and all(d in (None, o) for d, o in zip(dims, shape))
 
 
 def format_dims(dims: tuple[int | None, ...]) -> str:
@@ -154,7 +167,8 @@ def from_spec(model: Model, *, fp16: bool = False, weights: dict[str, np.ndarray
 def from_file(path: Path) -> OnnxModel:
     import onnx
 
-    from archspec.onnx_backend.metadata import META_LABELS, META_PREPROCESS, META_SPEC  # imports the compiler
+    # (imports the compiler)
+    from archspec.onnx_backend.metadata import META_INPUT, META_LABELS, META_PREPROCESS, META_SPEC, META_WEIGHTS
 
     if not path.is_file():
         raise InputError(f"{path}: no such file")
@@ -171,9 +185,13 @@ def from_file(path: Path) -> OnnxModel:
         pre = json.loads(meta.get(META_PREPROCESS, "null"))
         pre = Preprocess.model_validate(pre) if pre is not None else Preprocess()
         labels = json.loads(meta.get(META_LABELS, "null"))
-    except ValueError as e:
+        shape = json.loads(meta.get(META_INPUT, "{}")).get("shape")
+        compiled = tuple(int(d) for d in shape) if shape else None
+    except (ValueError, TypeError, AttributeError) as e:
         raise InputError(f"{path}: bad archspec metadata: {e}") from None
-    return OnnxModel(meta.get(META_SPEC) or path.stem, pre, labels, parsed=proto)
+    return OnnxModel(meta.get(META_SPEC) or path.stem, pre, labels, parsed=proto, weights=meta.get(META_WEIGHTS),
+                     compiled_shape=compiled)
+
 
 
 def _load_external_data(proto: onnx.ModelProto, path: Path) -> None:

@@ -19,20 +19,22 @@ def onnx_macs(proto: onnx.ModelProto, sample_shape: tuple[int, ...]) -> int:
     total = 0
     for n in proto.graph.node:
         out = shapes.get(n.output[0]) if n.output else None
-        if out is None or None in out:
+        operand = shapes.get(n.input[0 if n.op_type == "MatMul" else 1]) if len(n.input) > 1 else None
+        if out is None or operand is None:  # a size shape inference could not tell
             continue
         if n.op_type == "Conv":  # each output element: C_in/groups * kernel multiply-adds
-            total += math.prod(out) * math.prod(shapes[n.input[1]][1:])
+            total += math.prod(out) * math.prod(operand[1:])
         elif n.op_type == "Gemm":
             trans_b = next((a.i for a in n.attribute if a.name == "transB"), 0)
-            total += math.prod(out) * shapes[n.input[1]][1 if trans_b else 0]
+            total += math.prod(out) * operand[1 if trans_b else 0]
         elif n.op_type == "MatMul":
-            total += math.prod(out) * shapes[n.input[0]][-1]
+            total += math.prod(out) * operand[-1]
     return total
 
 
-def _shapes(proto: onnx.ModelProto, sample_shape: tuple[int, ...]) -> dict[str, tuple[int | None, ...]]:
-    """Every value's shape after ONNX shape inference, with the input fixed to (1, *sample_shape)."""
+def _shapes(proto: onnx.ModelProto, sample_shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+    """Every value's shape after ONNX shape inference, with the input fixed to (1, *sample_shape);
+    values with a size it cannot tell are left out."""
     import onnx
 
     m = onnx.ModelProto()
@@ -47,6 +49,6 @@ def _shapes(proto: onnx.ModelProto, sample_shape: tuple[int, ...]) -> dict[str, 
     shapes = dict(inits)
     for vi in [*m.graph.input, *m.graph.value_info, *m.graph.output]:
         t = vi.type.tensor_type
-        if t.HasField("shape"):
-            shapes[vi.name] = tuple(d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim)
+        if t.HasField("shape") and all(d.HasField("dim_value") for d in t.shape.dim):
+            shapes[vi.name] = tuple(d.dim_value for d in t.shape.dim)
     return shapes

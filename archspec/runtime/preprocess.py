@@ -79,7 +79,10 @@ def load_npy(path: Path, sample_shape: tuple[int | None, ...]) -> tuple[np.ndarr
         raise InputError(f"{path}: not a readable .npy array ({str(e)[:200]})") from None
     if a.dtype.kind == "f" and not np.isfinite(a).all():
         raise InputError(f"{path}: the array holds NaN or infinite values")
-    fits = lambda s: len(s) == len(sample_shape) and all(d in (None, x) for d, x in zip(sample_shape, s))  # noqa: E731
+
+    def fits(s: tuple[int, ...]) -> bool:
+        return len(s) == len(sample_shape) and all(d in (None, x) for d, x in zip(sample_shape, s))
+
     if not (a.dtype.kind in "fiub" and (fits(a.shape) or fits(a.shape[1:]))):
         want = "x".join("?" if d is None else str(d) for d in sample_shape)
         raise InputError(f"{path}: array of shape {tuple(a.shape)} and type {a.dtype} does not fit the "
@@ -116,7 +119,7 @@ def load_image(path: Path, pre: Preprocess, sample_shape: tuple[int | None, ...]
         img = center_crop(img, pre.crop)
     h, w = (sample_shape[1] or img.height), (sample_shape[2] or img.width)
     if img.size != (w, h):
-        img = img.resize((w, h), Image.BILINEAR)
+        img = img.resize((w, h), Image.Resampling.BILINEAR)
     a = np.asarray(img, dtype=np.float32).reshape(h, w, channels) * np.float32(pre.scale)
     if pre.channels == "bgr":  # mean and std are given in the model's channel order
         a = a[..., ::-1]
@@ -150,7 +153,7 @@ def resize_shorter(img: PILImage, size: int) -> PILImage:
     if short == size:
         return img
     new_long = int(size * long / short)
-    return img.resize((size, new_long) if w <= h else (new_long, size), Image.BILINEAR)
+    return img.resize((size, new_long) if w <= h else (new_long, size), Image.Resampling.BILINEAR)
 
 
 def center_crop(img: PILImage, size: int) -> PILImage:

@@ -11,8 +11,9 @@ from archspec.runtime.errors import InputError
 
 def softmax(x: np.ndarray) -> np.ndarray:
     """Along the last axis, in float64, shifted by the max so exp never overflows."""
-    z = np.exp(x.astype(np.float64) - x.max(axis=-1, keepdims=True))
-    return z / z.sum(axis=-1, keepdims=True)
+    z: np.ndarray = np.exp(x.astype(np.float64) - x.max(axis=-1, keepdims=True))
+    out: np.ndarray = z / z.sum(axis=-1, keepdims=True)
+    return out
 
 
 def top_k(scores: np.ndarray, k: int, labels: list[str] | None = None,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from archspec.runtime.bench import BenchResult, time_calls
 from archspec.runtime.errors import ProviderError
 from archspec.runtime.ort_bench import random_input
@@ -42,9 +44,13 @@ def torch_device(provider: str) -> str:
 def torch_call(module: Callable[[Any], Any], x: torch.Tensor) -> Callable[[], Any]:
     import torch
 
-    if x.is_cuda:
-        return lambda: (module(x), torch.cuda.synchronize())
-    return lambda: module(x)
+    def call() -> Any:
+        y = module(x)
+        if x.is_cuda:  # the kernels run asynchronously: time them to their end
+            torch.cuda.synchronize()
+        return y
+
+    return call
 
 
 def bench_torch(model: Model, weights: Weights, batches: list[int], provider: str = "cpu",
@@ -60,14 +66,14 @@ def bench_torch(model: Model, weights: Weights, batches: list[int], provider: st
     device = torch_device(provider)
     if threads:
         torch.set_num_threads(threads)
-    timing = {"warmup": warmup, "iters": iters, "seconds": seconds, "progress": progress}
+    timing: dict[str, Any] = {"warmup": warmup, "iters": iters, "seconds": seconds, "progress": progress}
     shape, macs = sample_shape or model.input_shape, model.macs if macs is None else macs
     results = []
     for b in batches:
         t0 = time.perf_counter()
         module = torch_module(model, weights, device, fp16)
         load_s = time.perf_counter() - t0
-        x = torch.from_numpy(random_input((b, *shape), "float16" if fp16 else "float32")).to(device)
+        x = torch.from_numpy(random_input((b, *shape), np.dtype(np.float16 if fp16 else np.float32))).to(device)
         with torch.inference_mode():
             stats = time_calls(torch_call(module, x), **timing, desc=f"torch eager batch {b}")
             results.append(BenchResult("torch-eager", provider, b, macs, load_s, stats))
