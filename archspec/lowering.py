@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 if TYPE_CHECKING:
     from torch import nn
 
+    from archspec.source import Pos
+
 Shape = tuple[int, ...]
 
 
@@ -35,6 +37,8 @@ class NodeView(Protocol):
     def weights(self) -> dict[str, Shape]: ...
     @property
     def buffers(self) -> dict[str, Shape]: ...
+    @property
+    def pos(self) -> Pos | None: ...  # where in the spec it came from, for errors
 Step: TypeAlias = tuple[str, str, list[str], dict[str, Any]]  # (op_type, tag, extra inputs, attrs)
 
 

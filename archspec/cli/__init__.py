@@ -157,7 +157,8 @@ class Printable:
         self._stream = stream
 
     def write(self, text: str) -> int:
-        return self._stream.write(text.translate(self._TABLE))
+        written: int = self._stream.write(text.translate(self._TABLE))
+        return written
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)

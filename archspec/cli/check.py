@@ -8,7 +8,7 @@ import sys
 from archspec.errors import SpecError
 
 
-def add(sub: argparse._SubParsersAction) -> None:
+def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("check", help="validate specs and infer every shape")
     p.add_argument("specs", nargs="+", metavar="SPEC", help="a spec file or built-in name")
     p.add_argument("--input", help="override the input size, CxHxW")

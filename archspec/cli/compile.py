@@ -8,7 +8,7 @@ import sys
 from archspec.cli import count, seed
 
 
-def add(sub: argparse._SubParsersAction) -> None:
+def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("compile", help="compile a spec to ONNX")
     p.add_argument("spec", metavar="SPEC", help="a spec file or built-in name")
     p.add_argument("-o", "--output", metavar="FILE", help="the .onnx file to write (default: NAME.onnx)")

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 EXIT_TOOL = 3  # Graphviz missing or failed
 
 
-def add(sub: argparse._SubParsersAction) -> None:
+def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("graph", help="draw the architecture as SVG, PNG, PDF or DOT",
                        description="Draw a spec: ops with key params and shapes, blocks as clusters. "
                        "SVG, PNG and PDF need Graphviz's `dot` program; .dot files need nothing. "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 
-def add(sub: argparse._SubParsersAction) -> None:
+def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("plot", help="draw loss and error curves of training runs")
     p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folders (metrics.jsonl)")
     p.add_argument("-o", "--output", default="curves.png", help="the image to write (.png, .svg, .pdf)")

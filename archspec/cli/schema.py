@@ -6,7 +6,7 @@ import argparse
 import json
 
 
-def add(sub: argparse._SubParsersAction) -> None:
+def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("schema", help="write the JSON Schema of spec files")
     p.add_argument("-o", "--output", help="file to write (default: stdout)")
     p.add_argument("--recipe", action="store_true", help="the schema of training recipes instead")

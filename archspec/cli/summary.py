@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 
-def add(sub: argparse._SubParsersAction) -> None:
+def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("summary", help="per-layer shapes, params, MACs and activation memory")
     p.add_argument("spec", metavar="SPEC", help="a spec file or built-in name")
     p.add_argument("--depth", type=int, default=None, help="collapse blocks below N levels")

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from archspec.train.recipe import Recipe
 
 
-def add(sub: argparse._SubParsersAction) -> None:
+def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("train", help="train a spec by a recipe (checkpoints, resume, DDP)")
     p.add_argument("spec", metavar="SPEC", help="a spec file or built-in name")
     p.add_argument("--recipe", metavar="R", help="a recipe file or built-in name (default: the spec's built-in one)")

@@ -16,7 +16,7 @@ from archspec.cli import count, seed
 EXIT_MISMATCH = 3
 
 
-def add(sub: argparse._SubParsersAction) -> None:
+def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("verify", help="check that onnxruntime and the torch module agree on a spec")
     p.add_argument("spec", metavar="SPEC", help="a spec file or built-in name")
     p.add_argument("--weights", metavar="FILE", help=".safetensors, .npz or a torch checkpoint keyed by path "

@@ -161,7 +161,7 @@ def _op_traits(n: Node) -> tuple[str, str, str, bool]:
         return n.op, impl.summary(n.params), impl.family, impl.merge
     op = n.op.removeprefix("onnx:")
     family = ONNX_FAMILY.get(op, "other")
-    return op, str(n.params or ""), family, family == "merge"
+    return op, getattr(n.params, "text", ""), family, family == "merge"
 
 
 def _kind(key: str, scopes: dict[str, str], heads: dict[str, bool]) -> str:

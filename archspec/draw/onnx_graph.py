@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from archspec.ir import Graph, Node, Output
+from archspec.ops import REGISTRY
+from archspec.ops.base import Params
 
 # ONNX op -> drawing family (Op.family of the archspec ops they lower)
 FAMILY = {
@@ -22,6 +24,12 @@ FAMILY = {
     "MaxPool": "pool", "AveragePool": "pool", "GlobalAveragePool": "pool", "Add": "merge", "Sum": "merge",
     "Concat": "merge",
 }
+
+
+class Detail(Params):
+    """The params of a node drawn from an ONNX file: its key attributes as one label."""
+
+    text: str = ""
 
 
 def onnx_op(op_type: str) -> str:
@@ -46,15 +54,18 @@ def read_onnx(path: str | Path) -> Graph:
     producer: dict[str, str] = {}
     for i in g.input:
         if i.name not in inits:
-            graph.add(Node(i.name, "input", None, [], shapes.get(i.name, ())))
+            shape = shapes.get(i.name, ())
+            params = REGISTRY["input"].Params.model_construct(shape=shape)  # sizes may be symbolic
+            graph.add(Node(i.name, "input", params, [], shape))
             producer[i.name] = i.name
             graph.input = graph.input or i.name
     for k, n in enumerate(g.node):
         name = n.name or f"{n.op_type}_{k}"
         weights = {x: inits[x] for x in n.input if x in inits and x.startswith(name.split("/")[0] + ".")}
         out = shapes.get(n.output[0], ()) if n.output else ()
-        graph.add(Node(name, onnx_op(n.op_type), _detail(n, inits), [producer[x] for x in n.input if x in producer],
-                       out, weights=weights, macs=_macs(n, out, inits)))
+        ins = [producer[x] for x in n.input if x in producer]
+        graph.add(Node(name, onnx_op(n.op_type), Detail(text=_detail(n, inits)), ins, out, weights=weights,
+                       macs=_macs(n, out, inits)))
         for o in n.output:
             producer[o] = name
     graph.outputs = [Output(o.name, producer[o.name]) for o in g.output if o.name in producer]
