@@ -52,7 +52,7 @@ def test_random_specs_pass_the_full_onnx_checker(r: random.Random):
     assert len(proto.graph.initializer) > 0
 
 
-@bounded(6)
+@bounded(5)
 @given(randoms)
 def test_onnxruntime_equals_torch_on_random_specs(r: random.Random):
     """Deploy and train mode, within TOLERANCE (1e-4) of each output's largest |value|."""
@@ -63,7 +63,7 @@ def test_onnxruntime_equals_torch_on_random_specs(r: random.Random):
         assert check_spec(path) == ""
 
 
-@bounded(60)
+@bounded(40)
 @given(randoms)
 def test_mutated_built_ins_raise_only_spec_errors(r: random.Random):
     case = mutate.case(r)

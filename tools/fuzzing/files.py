@@ -99,7 +99,7 @@ def weights_case(r: random.Random) -> Case:
                 }
             )
         elif sub == "intkey":
-            data = _npz({"0.npy": _npy(np.zeros(3, np.float32)), "\x00.npy": _npy(np.zeros(1, np.float32))})
+            data = _npz({"0.npy": _npy(np.zeros(3, np.float32)), " .npy": _npy(np.zeros(1, np.float32))})
         elif sub == "members":
             data = _npz({f"m{i}.npy": b"" for i in range(r.choice([10, 100001]))}, zipfile.ZIP_STORED)
         elif sub == "nested":
@@ -215,7 +215,7 @@ def _png(w: int, h: int, body: bytes | None = None) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    idat = zlib.compress(body if body is not None else bytes(w * 3 + 1) * min(h, 8))
+    idat = zlib.compress(body if body is not None else bytes(min(w * 3 + 1, 1 << 16)) * min(h, 8))  # a bomb's header
     return (
         b"\x89PNG\r\n\x1a\n"
         + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))

@@ -113,8 +113,9 @@ def _preload() -> None:
     for m in pkgutil.walk_packages(archspec.__path__, "archspec."):  # the lazy imports of every command
         if not m.name.endswith("__main__"):
             importlib.import_module(m.name)
-    with contextlib.suppress(ImportError):
-        import matplotlib.pyplot  # noqa: F401
+    for name in ("matplotlib.pyplot", "scipy.ndimage", "sklearn.datasets", "PIL.Image"):
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
 
 
 def _vm_bytes() -> int:
@@ -136,8 +137,11 @@ def _worker(conn: Connection, workdir: str, timeout: float, memory_mib: int) -> 
         job = conn.recv()
         if job is None:
             return
-        conn.send(asdict(_one(gens, job, Path(workdir), timeout, memory_mib)))
+        res = _one(gens, job, Path(workdir), timeout, memory_mib)
+        conn.send(asdict(res))
         os.chdir(home)
+        if res.outcome == "blowup":  # a MemoryError may have left a module half imported
+            return
 
 
 def _one(gens: dict, job: tuple[str, int, int], workdir: Path, timeout: float, memory_mib: int) -> Result:
@@ -257,9 +261,13 @@ class Pool:
         category, index, seed = w["job"]
         if w["conn"] in ready:
             try:
-                return Result(**w["conn"].recv())
+                r = Result(**w["conn"].recv())
             except (EOFError, OSError):
                 pass
+            else:
+                if r.outcome == "blowup":  # the worker ends itself: wait, so that it is replaced
+                    w["proc"].join(10)
+                return r
         elapsed = time.monotonic() - w["since"]
         if w["proc"].is_alive() and elapsed < self.hard:
             return None
