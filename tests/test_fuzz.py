@@ -104,3 +104,18 @@ def test_a_bounded_campaign_has_no_failures(tmp_path: Path):
     )
     failures = sorted(p.name for p in (tmp_path / "failures").glob("*"))
     assert rc == 0 and not failures, failures
+
+
+def test_the_classifier_names_each_outcome(tmp_path: Path):
+    from fuzzing.runner import classify
+
+    (tmp_path / "s.yaml").write_text("a: 1\nbb: 2\n")
+    err = "s.yaml:{}: error: x\n1 error\n"
+    assert classify(0, "", "", tmp_path) == ("ok", "")
+    assert classify(1, "", err.format("2:6"), tmp_path)[0] == "user_error"  # column = line's end + 1
+    assert classify(1, "", err.format("2:7"), tmp_path)[0] == "position"
+    assert classify(1, "", err.format("3:1"), tmp_path)[0] == "position"
+    assert classify(3, "", "archspec: internal error: KeyError: 'a'", tmp_path)[0] == "traceback"
+    assert classify(1, "", "archspec: error: out of memory (use a smaller batch)", tmp_path)[0] == "blowup"
+    assert classify(3, "FAILED: outputs differ past the tolerance", "", tmp_path)[0] == "mismatch"
+    assert classify(-11, "", "", tmp_path)[0] == "traceback"

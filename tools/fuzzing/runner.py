@@ -81,7 +81,8 @@ def _bad_position(text: str, folder: Path) -> str:
             data = None
         if data is None:
             continue
-        if all(_outside(lines, line, col) for lines in (data.split("\n"), data.splitlines() or [""])):
+        splits = (data.removesuffix("\n").split("\n"), data.splitlines() or [""])
+        if all(_outside(lines, line, col) for lines in splits):
             return f"{m.group(0).strip()} is outside {path.name} ({len(data.splitlines())} lines)"
     return ""
 
