@@ -151,7 +151,6 @@ def _one(gens: dict, job: tuple[str, int, int], workdir: Path, timeout: float, m
     folder = workdir / f"{category}-{index}"
     folder.mkdir(parents=True, exist_ok=True)
     res.folder = str(folder)
-    t = time.perf_counter()
     try:
         case = gens[category](random.Random(seed))
         res.name, res.argv = case.name, case.argv
@@ -163,6 +162,7 @@ def _one(gens: dict, job: tuple[str, int, int], workdir: Path, timeout: float, m
         res.outcome, res.detail = "traceback", "the generator failed: " + traceback.format_exc()[-600:]
         return res
     os.chdir(folder)
+    t = time.perf_counter()  # archspec's time, not the generator's
     signal.setitimer(signal.ITIMER_REAL, timeout)
     try:
         if case.numerics:
@@ -179,6 +179,8 @@ def _one(gens: dict, job: tuple[str, int, int], workdir: Path, timeout: float, m
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         res.seconds = time.perf_counter() - t
+    if res.seconds > timeout and res.outcome not in FAILURES:  # C code that the alarm could not stop
+        res.outcome, res.detail = "hang", f"took {res.seconds:.1f} s ({res.outcome})"
     return res
 
 
