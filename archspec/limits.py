@@ -38,7 +38,7 @@ class Limits:
                              f"got '{assignment}'")
         try:
             number = int(float(value)) if "e" in value.lower() else int(value)
-        except ValueError:
+        except (ValueError, OverflowError):
             raise ValueError(f"--limit {name}: '{value}' is not an integer") from None
         if number < 0:
             raise ValueError(f"--limit {name}: must be at least 0, got {number}")

@@ -123,6 +123,9 @@ def read_text(path: Path) -> str:
 
 
 def _resolve(ref: str, base: Path, pos: Pos | None, allowed: list[Path], errors: Collector) -> Path | None:
+    if "\0" in ref:
+        errors.add(f"a path cannot hold a NUL character: {ref!r}", pos)
+        return None
     target = (base.parent / ref).resolve() if not ref.startswith("builtin:") else (
         BUILTIN_DIR / ref.removeprefix("builtin:")).resolve()
     if not any(target.is_relative_to(root) for root in allowed):

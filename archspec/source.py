@@ -78,7 +78,11 @@ class _Builder:
             seq = SList(self.build(n, depth + 1) for n in node.value)
             seq.pos, seq.item_pos = _mark(self.file, node), [_mark(self.file, n) for n in node.value]
             return seq
-        return self.scalars.construct_object(node, deep=True)
+        try:
+            return self.scalars.construct_object(node, deep=True)
+        except ValueError as e:  # an integer of thousands of digits (Python's int-string limit)
+            raise yaml.MarkedYAMLError(problem=f"cannot read this value: {str(e)[:120]}",
+                                       problem_mark=node.start_mark) from None
 
     def _mapping(self, node: yaml.MappingNode, depth: int) -> SDict:
         out = SDict()
@@ -112,9 +116,25 @@ def load_yaml(text: str, file: str) -> object:
 
     Raises yaml.YAMLError (with a problem_mark) on bad syntax.
     """
+    _check_depth(text)
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
     finally:
         loader.dispose()
     return None if node is None else _Builder(file).build(node)
+
+
+def _check_depth(text: str) -> None:
+    """Nesting bounded on the event stream, before anything is composed: libyaml composes a node
+    tree recursively, and 100,000 nested `[` overflow its C stack."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > LIMITS.yaml_depth:
+                raise yaml.MarkedYAMLError(problem=f"mappings and lists nest deeper than {LIMITS.yaml_depth} "
+                                           f"(limit yaml_depth; raise it with --limit yaml_depth=N)",
+                                           problem_mark=event.start_mark)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1

@@ -141,6 +141,7 @@ def _load_npz(path: Path) -> dict[str, np.ndarray]:
     import zipfile
 
     from archspec.limits import LIMITS
+    from archspec.npy import HeaderError, declared_bytes
 
     with zipfile.ZipFile(path) as z:
         members = z.infolist()
@@ -153,6 +154,12 @@ def _load_npz(path: Path) -> dict[str, np.ndarray]:
                                f"(limit array_bytes={LIMITS.array_bytes:,}; raise it with --limit array_bytes=N)")
         if total > LIMITS.memory_bytes():
             raise WeightsError(f"'{path}' inflates to {total:,} bytes, more than the memory budget")
+        for m in members:  # what each array declares, against what its member holds
+            try:
+                with z.open(m) as f:
+                    declared_bytes(f, m.file_size)
+            except HeaderError as e:
+                raise WeightsError(f"'{path}': '{m.filename}': {e}") from None
     with np.load(path, allow_pickle=False) as f:
         return {k: f[k] for k in f.files}
 

@@ -263,7 +263,7 @@ def test_missing_dot_says_how_to_install_and_still_writes_dot(tmp_path, monkeypa
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
     svg, dot = tmp_path / "out" / "r.svg", tmp_path / "out" / "r.dot"
-    assert main(["graph", "resnet18", "--depth", "2", "-o", str(svg), "-o", str(dot)]) == 3
+    assert main(["graph", "resnet18", "--depth", "2", "-o", str(svg), "-o", str(dot)]) == 4
     err = capsys.readouterr().err
     assert "not on PATH" in err
     for how in ("apt-get install graphviz", "brew install graphviz", "conda install -c conda-forge graphviz"):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from archspec.ir import Graph
 
-EXIT_TOOL = 3  # Graphviz missing or failed
+EXIT_TOOL = 4  # Graphviz missing or failed (3 is an internal error, as on every command)
 
 
 def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

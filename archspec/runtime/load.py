@@ -175,12 +175,12 @@ def from_file(path: Path) -> OnnxModel:
     try:
         proto = onnx.load(str(path), load_external_data=False)
         _load_external_data(proto, path)
+        _check_io(proto, path)
+        meta = {p.key: p.value for p in proto.metadata_props}
     except InputError:
         raise
-    except Exception as e:  # protobuf raises DecodeError, onnx raises its own; all mean the same
+    except Exception as e:  # protobuf raises DecodeError, onnx its own, a bad string UnicodeDecodeError
         raise InputError(f"{path}: not a readable ONNX model ({type(e).__name__}: {str(e)[:200]})") from None
-    _check_io(proto, path)
-    meta = {p.key: p.value for p in proto.metadata_props}
     try:
         pre = json.loads(meta.get(META_PREPROCESS, "null"))
         pre = Preprocess.model_validate(pre) if pre is not None else Preprocess()
@@ -221,6 +221,9 @@ def _check_io(proto: onnx.ModelProto, path: Path) -> None:
     inputs = [i for i in proto.graph.input if i.name not in inits]
     if not inputs or not proto.graph.output:
         raise InputError(f"{path}: the model has no {'input' if not inputs else 'output'}")
+    if len(inputs) > 1:
+        raise InputError(f"{path}: the model takes {len(inputs)} inputs ({', '.join(i.name for i in inputs)}); "
+                         f"archspec run and bench feed one")
     x = inputs[0]
     if x.type.WhichOneof("value") != "tensor_type":
         raise InputError(f"{path}: input '{x.name}' is a {x.type.WhichOneof('value') or 'value of no type'}, "

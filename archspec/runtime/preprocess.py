@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from archspec.limits import LIMITS
+from archspec.npy import declared_bytes
 from archspec.runtime.errors import InputError
 from archspec.spec import Preprocess
 
@@ -64,16 +65,7 @@ def load_npy(path: Path, sample_shape: tuple[int | None, ...]) -> tuple[np.ndarr
     refused before anything is allocated; so are NaN and infinite values."""
     try:
         with open(path, "rb") as f:
-            version = np.lib.format.read_magic(f)
-            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
-                np.lib.format.read_array_header_2_0
-            shape, _, dtype = read_header(f)  # numpy's parser: a literal, of at most 10,000 bytes
-            declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
-            if declared > LIMITS.array_bytes:
-                raise InputError(f"{path}: an array of {declared:,} bytes is past the limit "
-                                 f"{LIMITS.array_bytes:,} (raise it with --limit array_bytes=N)")
-            if declared > path.stat().st_size:
-                raise InputError(f"{path}: truncated: its header declares {declared:,} bytes of data")
+            declared_bytes(f, path.stat().st_size)
         a = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError, SyntaxError) as e:
         raise InputError(f"{path}: not a readable .npy array ({str(e)[:200]})") from None

@@ -12,7 +12,7 @@ import time
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
-from archspec.runtime.errors import ProviderError
+from archspec.runtime.errors import InputError, ProviderError
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -69,7 +69,11 @@ def create_session(model: bytes | str, provider: str = "cpu", threads: int | Non
     opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
     providers = [PROVIDERS[provider]] + (["CPUExecutionProvider"] if provider == "cuda" else [])
     t0 = time.perf_counter()
-    session = ort.InferenceSession(model, sess_options=opts, providers=providers)
+    try:
+        session = ort.InferenceSession(model, sess_options=opts, providers=providers)
+    except Exception as e:  # onnxruntime's own errors (InvalidGraph, NotImplemented, Fail...) have no common base
+        first = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
+        raise InputError(f"onnxruntime cannot load the model: {first}") from None
     load_s = time.perf_counter() - t0
     if PROVIDERS[provider] not in session.get_providers():  # onnxruntime fell back: refuse
         raise ProviderError("the CUDA provider is installed but could not start: no visible NVIDIA GPU, or "
