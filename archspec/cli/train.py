@@ -28,7 +28,9 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", metavar="SOURCE", help="override the training data: digits, a folder or an .npz")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="override the recipe's device")
     p.add_argument("--nproc", type=_positive, default=1, help="processes (DistributedDataParallel via torchrun)")
-    p.add_argument("--threads", type=_positive, help="CPU threads per process (torch.set_num_threads)")
+    p.add_argument("--threads", type=_positive,
+                   help="CPU threads per process (default: chosen for the model and cores; see the run header)")
+    p.add_argument("--workers", type=_natural, help="data-loader worker processes (default: the recipe's, else chosen)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
 
@@ -40,10 +42,18 @@ def _positive(text: str) -> int:
     return n
 
 
+def _natural(text: str) -> int:
+    n = int(text)
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {n}")
+    return n
+
+
 def child_argv(args: argparse.Namespace) -> list[str]:
     """The same command without --nproc, for the processes torchrun starts."""
     argv = ["train", args.spec]
-    for flag in ("recipe", "out", "epochs", "batch_size", "seed", "input", "data", "device", "threads"):
+    for flag in ("recipe", "out", "epochs", "batch_size", "seed", "input", "data", "device", "threads",
+                 "workers"):
         value = getattr(args, flag)
         if value is not None:
             argv += [f"--{flag.replace('_', '-')}", str(value)]
@@ -65,8 +75,6 @@ def run(args: argparse.Namespace) -> int:
         from archspec.train.distributed import launch
 
         return launch(args.nproc, child_argv(args))
-    import torch
-
     from archspec import load
     from archspec.cli import UsageError, parse_input
     from archspec.loader import find_spec
@@ -75,8 +83,6 @@ def run(args: argparse.Namespace) -> int:
     from archspec.train.recipe import load_recipe
     from archspec.train.rundir import resumed
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     out = Path(args.out or Path("runs") / find_spec(args.spec).stem)
     if args.resume:
         if args.recipe or args.input:
@@ -86,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         model = load(args.spec, parse_input(args.input))
         recipe, last = load_recipe(args.recipe, model.name), None
-    result = train(model, with_overrides(args, recipe), out, resume=last or False, progress_bar=not args.quiet)
+    result = train(model, with_overrides(args, recipe), out, resume=last or False, progress_bar=not args.quiet,
+                   threads=args.threads, workers=args.workers)
     if from_env().main:
         print(f"best val acc {100 * result['best_val_acc']:.2f}% (epoch {result['best_epoch']}); "
               f"wrote {out}/last.pt, best.pt, best.safetensors, metrics.jsonl")
