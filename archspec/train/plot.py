@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from archspec.errors import Diagnostic, SpecError
 from archspec.io import atomic_path
 
 METRICS = "metrics.jsonl"
-SPLITS = (("train", "-"), ("val", "--"))  # solid: training, dashed: validation
+# solid: training, dashed: validation
+SPLITS: tuple[tuple[str, Literal["-", "--"]], ...] = (("train", "-"), ("val", "--"))
 
 
-def read_metrics(run: str | Path) -> list[dict]:
+def read_metrics(run: str | Path) -> list[dict[str, Any]]:
     """The per-epoch rows of a run folder (or of a metrics.jsonl file)."""
     path = Path(run)
     path = path / METRICS if path.is_dir() else path
@@ -38,7 +39,7 @@ def run_names(runs: list[str | Path]) -> list[str]:
     return [f"{p.parent.name}/{p.name}" if names.count(p.name) > 1 else p.name for p in folders]
 
 
-def log_floor(data: list[list[dict]]) -> float:
+def log_floor(data: list[list[dict[str, Any]]]) -> float:
     """Where a log error axis stops: half the smallest error above zero (a 0% point is drawn there)."""
     errors = [_value(r, split, "error") for rows in data for r in rows for split, _ in SPLITS]
     return min((e for e in errors if e > 0), default=0.02) / 2
@@ -100,5 +101,5 @@ def plot_runs(runs: list[str | Path], out: str | Path, labels: list[str] | None 
     return out
 
 
-def _value(row: dict, split: str, what: str) -> float:
-    return 100 * (1 - row[f"{split}_acc"]) if what == "error" else row[f"{split}_loss"]
+def _value(row: dict[str, Any], split: str, what: str) -> float:
+    return float(100 * (1 - row[f"{split}_acc"]) if what == "error" else row[f"{split}_loss"])
