@@ -29,7 +29,7 @@ def test_op_macs_is_the_mean_of_the_conv_and_linear_layers():
 def test_small_nets_get_one_thread_and_big_ones_the_cores():
     lenet = chosen("lenet5", 32, cores=2)
     assert (lenet.threads, lenet.workers) == (1, 0)  # 2.7 M MACs an op: torch's 2 threads ran 8x slower
-    assert lenet.header() == ("1 thread (2.67 M MACs an op at batch 32, 2 cores), "
+    assert lenet.header() == ("1 thread (2.67 M MACs an op at batch 32, 2 idle cores), "
                               "0 loader workers (images in memory)")
     assert chosen("lenet5", 256, cores=16).threads == 1
     assert chosen("cifar_resnet20", 128, 2, (3, 16, 16)).threads == 1  # 65 M an op: 7x slower on busy cores
@@ -47,6 +47,15 @@ def test_workers_for_images_read_from_files():
     assert kept.header() == "3 threads (--threads), 0 loader workers (the recipe's)"
 
 
+def test_busy_cores_are_not_counted(monkeypatch):
+    monkeypatch.setattr(speed, "usable_cores", lambda: 16)
+    for load, idle in ((0.2, 16), (3.6, 12), (15.7, 1), (40.0, 1)):
+        monkeypatch.setattr(speed.os, "getloadavg", lambda load=load: (load, 0.0, 0.0))
+        assert speed.process_cores(1) == idle
+    monkeypatch.setattr(speed.os, "getloadavg", lambda: (3.6, 0.0, 0.0))
+    assert speed.process_cores(4) == 3  # 12 idle cores among 4 processes
+
+
 def test_given_threads():
     assert speed.given_threads(3, distributed=True) == (3, "--threads")
 
@@ -54,6 +63,7 @@ def test_given_threads():
 @pytest.fixture
 def two_cores(monkeypatch):
     monkeypatch.setattr(speed, "usable_cores", lambda: 2)
+    monkeypatch.setattr(speed, "idle_cores", lambda cores: cores)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     before = torch.get_num_threads()
     yield
@@ -68,7 +78,7 @@ def _train(tmp_path, capsys, *extra: str) -> tuple[str, dict]:
 
 def test_the_run_header_says_what_was_chosen(tmp_path, capsys, two_cores):
     header, info = _train(tmp_path, capsys)
-    assert header == ("lenet5 on cpu, 1 process: 1 thread (21.3 M MACs an op at batch 256, 2 cores), "
+    assert header == ("lenet5 on cpu, 1 process: 1 thread (21.3 M MACs an op at batch 256, 2 idle cores), "
                       "0 loader workers (images in memory)")
     assert (info["threads"], info["workers"]) == (1, 0)
 

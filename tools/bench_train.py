@@ -15,6 +15,7 @@ over the best setting's: the median over rounds of their ratio in each round (go
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from itertools import islice, product
@@ -31,7 +32,7 @@ from archspec.runtime import time_interleaved
 from archspec.train import distributed as D
 from archspec.train.loop import Trainer, run_settings
 from archspec.train.recipe import load_recipe
-from archspec.train.speed import process_cores
+from archspec.train.speed import usable_cores
 
 CASES = ["lenet5@32", "cifar_resnet20:3x16x16@128", "cifar_resnet20@128"]
 GOAL = 0.9
@@ -59,6 +60,7 @@ def steps(trainer: Trainer, threads: int, workers: int, n: int) -> None:
 def bench(case: str, threads: list[int], workers: list[int], rounds: int, n_steps: int | None) -> float:
     with tempfile.TemporaryDirectory() as d:
         t = trainer_for(case, Path(d))
+        load = os.getloadavg()[0]
         chosen = run_settings(t, None, None)
         n = min(n_steps or t.data.steps_per_epoch, t.data.steps_per_epoch)
         grid = {f"t{a} w{b}": (a, b) for a, b in product(threads, workers)}
@@ -73,8 +75,8 @@ def bench(case: str, threads: list[int], workers: list[int], rounds: int, n_step
     best = max(grid, key=rate.__getitem__)
     # the default's speed over the best's, round by round (drift between rounds cancels), median
     ratio = float(np.median([b / d for b, d in zip(stats[best].latencies, stats["default"].latencies)]))
-    print(f"{case}: {t.model.macs * t.data.batch / 1e9:.3g} GMACs a step, {process_cores(1)} cores, "
-          f"{n} steps a call, median of {rounds} rounds")
+    print(f"{case}: {t.model.macs * t.data.batch / 1e9:.3g} GMACs a step, {usable_cores()} cores "
+          f"(load {load:.1f} at the start), {n} steps a call, median of {rounds} rounds")
     print(f"  default: {chosen.header()}")
     for k, v in rate.items():
         print(f"  {k:<10}{v:>9,.0f} images/s" + ("  best of the sweep" if k == best else ""))
@@ -91,7 +93,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--steps", type=int, default=None, help="steps a call (default: an epoch)")
     args = ap.parse_args()
-    cores = process_cores(1)
+    cores = usable_cores()
     threads = ([int(x) for x in args.threads.split(",")] if args.threads
                else sorted({min(2 ** k, cores) for k in range(cores.bit_length() + 1)}))
     workers = [int(x) for x in args.workers.split(",")]

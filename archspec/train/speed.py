@@ -7,15 +7,17 @@ images/s that way against 889 with one thread. A second thread pays only when ea
 enough work to hide that wait, so the rule is static, from the work of one op in a step:
 
     op MACs = the model's MACs per sample / its conv and linear layers x the batch per process
-    threads = clamp(op MACs // OP_MACS_PER_THREAD, 1, cores per process)
+    threads = clamp(op MACs // OP_MACS_PER_THREAD, 1, idle cores per process)
 
 OP_MACS_PER_THREAD is calibrated by `python tools/bench_train.py` (docs/benchmarks.md) on the
 2 shared cores of the development machine: cifar_resnet20 at 16x16 and batch 128 (65 M MACs an
 op) ran 1.6x faster on two threads than on one while the other core was mostly free, and 7x
 slower while other processes kept both busy; at batch 32 (16 M) two threads were 5 to 17x slower.
-Erring low costs at most the spare cores' share, erring high several times the step, so the
-threshold sits above the busy case. No timed probe: the choice is a pure function, so a resumed
-run picks what the run started with and runs are repeatable.
+at 260 M an op (32x32) two threads were still 3x slower with a load average of 8. Erring low
+costs at most the spare cores' share, erring high several times the step, so the cores counted
+are the idle ones: the process's cores (affinity, cgroup quota) less the last minute's load
+average, shared among the processes on the machine. No timed probe (a few noisy steps); the
+load makes the choice depend on the moment, so a bit-exact resume gives --threads.
 
 Workers: a worker process pays when making a batch costs more than the worker's start each
 epoch (DataLoader starts its workers anew per epoch) and than the core it takes from the model.
@@ -92,7 +94,7 @@ def choose(op_macs: int, batch: int, lazy: bool, cores: int,
     from) are kept."""
     if threads is None:
         threads = (rule_threads(op_macs, batch, cores),
-                   f"{op_macs * batch / 1e6:.3g} M MACs an op at batch {batch}, {cores} core{'s' * (cores != 1)}")
+                   f"{op_macs * batch / 1e6:.3g} M MACs an op at batch {batch}, {cores} idle core{'s' * (cores != 1)}")
     if workers is None:
         workers = (rule_workers(lazy, threads[0], cores), "images read from files" if lazy else "images in memory")
     return Settings(threads[0], workers[0], threads[1], workers[1])
@@ -109,6 +111,16 @@ def given_threads(flag: int | None, distributed: bool) -> tuple[int, str] | None
     return None
 
 
+def idle_cores(cores: int) -> int:
+    """Of `cores`, those the last minute's load average leaves idle (at least 1): on cores other
+    processes keep busy, a second thread waits for its turn at the end of every op."""
+    try:
+        busy = os.getloadavg()[0]
+    except (AttributeError, OSError):  # Windows
+        return cores
+    return max(1, min(cores, int(cores - busy + 0.5)))
+
+
 def process_cores(local_world: int) -> int:
-    """The cores of one of `local_world` processes on this machine (at least 1)."""
-    return max(1, usable_cores() // max(1, local_world))
+    """The idle cores of one of `local_world` processes on this machine (at least 1)."""
+    return max(1, idle_cores(usable_cores()) // max(1, local_world))
