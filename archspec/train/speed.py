@@ -4,7 +4,7 @@ torch's default (one thread per core) is the slow choice for a small net: each o
 region whose threads wait for each other at its end, and on cores that other processes share, a
 descheduled thread stalls the region for a time slice. LeNet-5 at batch 32 trained at 110
 images/s that way against 889 with one thread. A second thread pays only when each region has
-enough work to hide that wait, so the rule is static, from the work of one op in a step:
+enough work to hide that wait, so the rule is a formula of the work of one op in a step:
 
     op MACs = the model's MACs per sample / its conv and linear layers x the batch per process
     threads = clamp(op MACs // OP_MACS_PER_THREAD, 1, idle cores per process)
@@ -12,7 +12,7 @@ enough work to hide that wait, so the rule is static, from the work of one op in
 OP_MACS_PER_THREAD is calibrated by `python tools/bench_train.py` (docs/benchmarks.md) on the
 2 shared cores of the development machine: cifar_resnet20 at 16x16 and batch 128 (65 M MACs an
 op) ran 1.6x faster on two threads than on one while the other core was mostly free, and 7x
-slower while other processes kept both busy; at batch 32 (16 M) two threads were 5 to 17x slower.
+slower while other processes kept both busy; at batch 32 (16 M) two threads were 5 to 17x slower;
 at 260 M an op (32x32) two threads were still 3x slower with a load average of 8. Erring low
 costs at most the spare cores' share, erring high several times the step, so the cores counted
 are the idle ones: the process's cores (affinity, cgroup quota) less the last minute's load
@@ -22,8 +22,10 @@ load makes the choice depend on the moment, so a bit-exact resume gives --thread
 Workers: a worker process pays when making a batch costs more than the worker's start each
 epoch (DataLoader starts its workers anew per epoch) and than the core it takes from the model.
 Images read lazily from a folder (decoding a file per sample) get workers on the cores the
-threads leave, at least one; images held in memory are read in the main process (measured on
-LeNet-5: the augmentation of a batch costs less than a worker's start and hand-over).
+threads leave, at least one; images held in memory are read in the main process (LeNet-5 on the
+digits, one thread: a worker made an epoch 1.8x slower at a load average of 3, its start each
+epoch outweighing the augmentation it takes over; at a load of 7 it was 1.3x faster, having a
+process's share of the CPU to itself; the less loaded case decides).
 """
 
 from __future__ import annotations
