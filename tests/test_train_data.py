@@ -154,6 +154,31 @@ def test_plot_runs(tmp_path, capsys):
     assert not (tmp_path / "x.png").exists()
 
 
+def test_plot_log_error_axis_and_one_legend_of_run_names(tmp_path):
+    from archspec.train.plot import figure, run_names
+
+    for name, errs in (("x/lenet5", (0.5, 0.004, 0.0)), ("y/lenet5", (0.6, 0.02, 0.008))):
+        (tmp_path / name).mkdir(parents=True)
+        rows = [{"epoch": e, "train_loss": 1 / e, "val_loss": 1 / e, "train_acc": 1 - err, "val_acc": 1 - err}
+                for e, err in enumerate(errs, 1)]
+        (tmp_path / name / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    runs = [tmp_path / "x/lenet5", tmp_path / "y/lenet5/metrics.jsonl"]
+    assert run_names(runs) == ["x/lenet5", "y/lenet5"]  # the same folder name: the one above kept
+    assert run_names([tmp_path / "x/lenet5"]) == ["lenet5"]
+    fig = figure(runs, log=True)
+    loss_ax, err_ax = fig.axes
+    assert (loss_ax.get_yscale(), err_ax.get_yscale()) == ("log", "log")
+    floor = 0.4 / 2  # half the smallest error above zero (0.4%)
+    assert err_ax.get_ylim() == pytest.approx((0.8 * floor, 100))
+    x_train = err_ax.lines[0].get_ydata()
+    assert list(x_train) == pytest.approx([50.0, 0.4, floor])  # the 0% epoch drawn at the floor
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["x/lenet5", "y/lenet5", "train", "val"]
+    assert figure(runs).axes[1].get_yscale() == "linear"
+    out = tmp_path / "log.png"
+    assert main(["plot", *map(str, runs), "--log", "-o", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 
 def test_loader_workers_do_not_change_the_batches():
     import itertools

@@ -38,13 +38,10 @@ FLOOR = 0.1  # % error: where the log axis stops (a 0% point is drawn there)
 def train_one(job: tuple[str, int, int, str, int]) -> None:
     """Train one spec in its own process (one torch thread each: the runs share the cores)."""
     spec, size, epochs, out, threads = job
-    import torch
-
     import archspec
     from archspec.train.loop import train
     from archspec.train.recipe import load_recipe
 
-    torch.set_num_threads(threads)
     model = archspec.load(spec, (3, size, size))
     recipe = load_recipe("cifar")
     milestones = [round(epochs * 0.5), round(epochs * 0.75)]  # the paper's 32k and 48k of 64k iterations
@@ -53,7 +50,7 @@ def train_one(job: tuple[str, int, int, str, int]) -> None:
                              augment=recipe.augment.model_copy(update={"random_crop": crop}))
     run = Path(out) / spec
     shutil.rmtree(run, ignore_errors=True)  # this tool's own output: start afresh
-    train(model, recipe, run, log=None, progress_bar=False)
+    train(model, recipe, run, log=None, progress_bar=False, threads=threads)
 
 
 def plot(out: Path, runs: dict[str, list[dict]], title: str) -> None:

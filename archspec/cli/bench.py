@@ -16,7 +16,8 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--batch", default="1", metavar="B,...", help="batch sizes, e.g. 1,8,32 (default 1)")
     p.add_argument("--warmup", type=count(0, 100_000), default=5, metavar="W", help="untimed calls first (default 5)")
     how_long = p.add_mutually_exclusive_group()
-    how_long.add_argument("--iters", type=count(1, 10_000_000), default=None, metavar="I", help="timed calls (default 20)")
+    how_long.add_argument("--iters", type=count(1, 10_000_000), default=None, metavar="I",
+                          help="timed calls (default 20)")
     how_long.add_argument("--seconds", type=seconds, default=None, metavar="S", help="time calls for S seconds")
     p.add_argument("--fp16", action="store_true", help="for a spec: compile in float16 (meant for CUDA)")
     p.add_argument("--input", metavar="CxHxW", help="the input size, for models with symbolic sizes")

@@ -51,7 +51,7 @@ def pipeline(out: Path, epochs: int, threads: int) -> int:
     print(f"      ok: {model.name}: {len(model.graph.nodes) - 1} nodes, {model.params:,} params, {model.macs:,} MACs")
     print(f"[2/4] $ archspec train lenet5 --epochs {epochs} --out {run_dir}")
     recipe = load_recipe(None, model.name).override(epochs=epochs)
-    result = train(model, recipe, run_dir, log=lambda s: print("      " + s), progress_bar=False)
+    result = train(model, recipe, run_dir, log=lambda s: print("      " + s), progress_bar=False, threads=threads)
     print(f"      best val acc {100 * result['best_val_acc']:.2f}% (epoch {result['best_epoch']})")
     weights = deploy.best_weights(run_dir)
     print(f"[3/4] $ archspec compile lenet5 --weights {weights} -o {onnx_path}")

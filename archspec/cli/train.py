@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from archspec.cli import seed
+from archspec.cli import count, seed
 
 if TYPE_CHECKING:
     from archspec.train.recipe import Recipe
@@ -23,29 +23,26 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--recipe", metavar="R", help="a recipe file or built-in name (default: the spec's built-in one)")
     p.add_argument("--out", metavar="RUN_DIR", help="the run folder (default: runs/SPEC)")
     p.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR from last.pt")
-    p.add_argument("--epochs", type=_positive, help="override the recipe's epochs")
-    p.add_argument("--batch-size", type=_positive, help="override the recipe's (global) batch size")
+    p.add_argument("--epochs", type=count(1, 100_000), help="override the recipe's epochs")
+    p.add_argument("--batch-size", type=count(1, 1 << 20), help="override the recipe's (global) batch size")
     p.add_argument("--seed", type=seed, help="override the recipe's seed")
     p.add_argument("--input", help="override the spec's input size, CxHxW (kept by --resume)")
     p.add_argument("--data", metavar="SOURCE", help="override the training data: digits, a folder or an .npz")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="override the recipe's device")
-    p.add_argument("--nproc", type=_positive, default=1, help="processes (DistributedDataParallel via torchrun)")
-    p.add_argument("--threads", type=_positive, help="CPU threads per process (torch.set_num_threads)")
+    p.add_argument("--nproc", type=count(1, 256), default=1, help="processes (DistributedDataParallel via torchrun)")
+    p.add_argument("--threads", type=count(1, 1024),
+                   help="CPU threads per process (default: chosen for the model and cores; see the run header)")
+    p.add_argument("--workers", type=count(0, 256),
+                   help="data-loader worker processes (default: the recipe's, else chosen)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
-
-
-def _positive(text: str) -> int:
-    n = int(text)
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
-    return n
 
 
 def child_argv(args: argparse.Namespace) -> list[str]:
     """The same command without --nproc, for the processes torchrun starts."""
     argv = ["train", args.spec]
-    for flag in ("recipe", "out", "epochs", "batch_size", "seed", "input", "data", "device", "threads"):
+    for flag in ("recipe", "out", "epochs", "batch_size", "seed", "input", "data", "device", "threads",
+                 "workers"):
         value = getattr(args, flag)
         if value is not None:
             argv += [f"--{flag.replace('_', '-')}", str(value)]
@@ -67,8 +64,6 @@ def run(args: argparse.Namespace) -> int:
         from archspec.train.distributed import launch
 
         return launch(args.nproc, child_argv(args))
-    import torch
-
     from archspec import budget, load
     from archspec.cli import UsageError, parse_input
     from archspec.loader import find_spec
@@ -77,8 +72,6 @@ def run(args: argparse.Namespace) -> int:
     from archspec.train.recipe import load_recipe
     from archspec.train.rundir import resumed
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     out = Path(args.out or Path("runs") / find_spec(args.spec).stem)
     if args.resume:
         if args.recipe or args.input:
@@ -90,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
         recipe, last = load_recipe(args.recipe, model.name), None
     recipe = with_overrides(args, recipe)
     budget.check(model.graph, "training", batch=recipe.batch_size, train=True)
-    result = train(model, recipe, out, resume=last or False, progress_bar=not args.quiet)
+    result = train(model, recipe, out, resume=last or False, progress_bar=not args.quiet,
+                   threads=args.threads, workers=args.workers)
     if from_env().main:
         print(f"best val acc {100 * result['best_val_acc']:.2f}% (epoch {result['best_epoch']}); "
               f"wrote {out}/last.pt, best.pt, best.safetensors, metrics.jsonl")

@@ -31,8 +31,8 @@ from archspec.model import Model
 from archspec.torch_backend import save_state
 from archspec.train import checkpoint as ckpt
 from archspec.train import distributed as D
-from archspec.train import rundir
-from archspec.train.data import TrainData, load_data
+from archspec.train import rundir, speed
+from archspec.train.data import FolderImages, TrainData, load_data
 from archspec.train.optim import lr_at, make_optimizer, set_lr
 from archspec.train.plot import METRICS
 from archspec.train.recipe import Recipe
@@ -265,32 +265,58 @@ class Trainer:
                 "epochs": rows, "run_dir": str(self.out)}
 
 
+def run_settings(trainer: Trainer, threads: int | None, workers: int | None) -> speed.Settings:
+    """The threads and loader workers of this process: those given (`threads`: --threads, else
+    OMP_NUM_THREADS; `workers`: --workers, else the recipe's), else speed's rule for the model's
+    MACs, the per-process batch and the process's cores. On CUDA, torch's threads are kept."""
+    world, data = trainer.world, trainer.data
+    given_t = speed.given_threads(threads, world.size > 1)
+    if given_t is None and trainer.device.type == "cuda":
+        given_t = (torch.get_num_threads(), "torch's default: the model runs on cuda")
+    given_w = (workers, "--workers") if workers is not None else None
+    if given_w is None and "workers" in trainer.recipe.data.model_fields_set:
+        given_w = (data.workers, "the recipe's")
+    local = int(os.environ.get("LOCAL_WORLD_SIZE", world.size))
+    lazy = isinstance(data.train.images, FolderImages)
+    return speed.choose(speed.op_macs(trainer.model), data.batch // world.size, lazy, speed.process_cores(local),
+                        given_t, given_w)
+
+
 def train(model: Model, recipe: Recipe, out: str | Path, resume: bool | dict[str, Any] = False,
-          log: Log | None = print, progress_bar: bool = True) -> dict[str, Any]:
+          log: Log | None = print, progress_bar: bool = True, threads: int | None = None,
+          workers: int | None = None) -> dict[str, Any]:
     """Train `model` by `recipe` into the run folder `out`; returns the best and per-epoch metrics.
 
     `resume`: continue from the folder's last.pt, or from that checkpoint already loaded (its dict,
-    from rundir.resumed).
+    from rundir.resumed). `threads` (torch's CPU threads) and `workers` (loader processes): None
+    chooses them for the model and machine (run_settings); the header line says what was chosen.
 
     Under torchrun every process calls this; rank 0 alone writes files and logs.
     """
     out, world = Path(out), D.from_env()
     rundir.check_folder(out, bool(resume))  # on every process: all of them fail alike
     device = pick_device(recipe.device, world)
+    threads_before = torch.get_num_threads()  # a library call leaves the process as it found it
     try:
         D.init(world, device)
         trainer = Trainer(model, recipe, out, world, device, log)
+        settings = run_settings(trainer, threads, workers)
+        torch.set_num_threads(settings.threads)
+        trainer.data.workers = settings.workers
+        trainer.log(f"{model.name} on {device.type}, {world.size} process{'es' * (world.size > 1)}: "
+                    f"{settings.header()}")
         if resume:
             trainer.restore(resume if isinstance(resume, dict) else ckpt.load_run(out / "last.pt"))
             p = trainer.progress
             trainer.log(f"resumed {out} at epoch {p.epoch + 1}, step {p.step} (global step {p.global_step})")
         elif world.main:
-            rundir.start_folder(out, model, recipe, world)
+            rundir.start_folder(out, model, recipe, world, settings)
         D.barrier()
         if world.main:
             clean_temporaries(out)
             rundir.keep_metrics(out, trainer.progress.epoch)
         return trainer.fit(progress_bar and sys.stderr.isatty())
     finally:
+        torch.set_num_threads(threads_before)
         with contextlib.suppress(Exception):
             D.close()

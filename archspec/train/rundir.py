@@ -15,6 +15,7 @@ from archspec.train import checkpoint as ckpt
 from archspec.train import distributed as D
 from archspec.train.plot import METRICS
 from archspec.train.recipe import Recipe, recipe_from_dict
+from archspec.train.speed import Settings
 
 
 def check_folder(out: Path, resume: bool) -> None:
@@ -25,12 +26,14 @@ def check_folder(out: Path, resume: bool) -> None:
                                    hint="add --resume to continue it, or give another --out"))
 
 
-def start_folder(out: Path, model: Model, recipe: Recipe, world: D.World) -> None:
+def start_folder(out: Path, model: Model, recipe: Recipe, world: D.World, settings: Settings | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     info = {"spec": model.name, "spec_path": str(model.source.path), "spec_hash": model.spec_hash,
             "input": list(model.input_shape), "recipe": recipe.model_dump(mode="json", exclude_unset=True),
             "recipe_path": str(recipe.path or ""),
             "processes": world.size, "torch": torch.__version__}
+    if settings is not None:  # per process
+        info |= {"threads": settings.threads, "workers": settings.workers}
     write_atomic(out / "run.json", (json.dumps(info, indent=1) + "\n").encode())
 
 
