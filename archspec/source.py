@@ -135,6 +135,6 @@ def _check_depth(text: str) -> None:
             if depth > LIMITS.yaml_depth:
                 raise yaml.MarkedYAMLError(problem=f"mappings and lists nest deeper than {LIMITS.yaml_depth} "
                                            f"(limit yaml_depth; raise it with --limit yaml_depth=N)",
-                                           problem_mark=event.start_mark)
+                                           problem_mark=event.start_mark)  # type: ignore[arg-type]  # libyaml's Mark
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
