@@ -64,6 +64,7 @@ def test_bench_of_a_dynamic_size_file_uses_the_size_it_was_compiled_at(capsys, t
     assert rc == 1 and "has symbolic sizes: give --input CxHxW" in err
 
 
+@pytest.mark.slow
 def test_demo_keeps_its_run_folder_when_asked(tmp_path: Path):
     pytest.importorskip("torch")
     from procs import run_cli

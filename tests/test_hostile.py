@@ -171,6 +171,7 @@ def test_a_pipe_output_is_written_through_not_replaced(tmp_path: Path):
     assert fifo.is_fifo() and bytes(got) == archspec.load("lenet5").onnx_bytes()
 
 
+@pytest.mark.slow
 def test_a_killed_compile_leaves_a_temporary_that_the_next_compile_removes(tmp_path: Path):
     out = tmp_path / "r.onnx"
     p = subprocess.Popen(archspec_cmd("compile", "densenet161", "-o", str(out)), env=env(),
@@ -200,6 +201,7 @@ BIG = ("layers:\n  - conv: {out: 10000000, kernel: 31, pad: 15}\n  - global_avgp
        "  - linear: {out: 10}\n")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", [["compile"], ["verify"], ["bench"], ["run", "--input", "{npy}"]])
 def test_a_net_too_large_for_memory_is_refused_before_allocating(tmp_path: Path, command: list[str]):
     path = spec(tmp_path, BIG)
@@ -255,6 +257,7 @@ def test_an_npz_zip_bomb_is_refused_before_inflating(tmp_path: Path, monkeypatch
         load_weights(path)
 
 
+@pytest.mark.slow
 def test_a_pickled_code_checkpoint_is_refused(tmp_path: Path):
     import pickle
 
@@ -270,6 +273,7 @@ def test_a_pickled_code_checkpoint_is_refused(tmp_path: Path):
     assert not (tmp_path / "x.onnx").exists()
 
 
+@pytest.mark.slow
 def test_bench_never_follows_a_spec_path_from_a_model_file(tmp_path: Path):
     """A model's metadata names its spec; --compare loads only a built-in of that name."""
     outside = tmp_path / "outside.yaml"
@@ -336,6 +340,7 @@ def _outside_data(helper, tp, graph):
     graph.initializer.append(t)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("make", "message"), [
     (_no_input, "the model has no input"),
     (_sequence_input, "is a sequence_type, not a tensor"),
@@ -350,6 +355,7 @@ def test_crafted_onnx_files_are_refused(tmp_path: Path, make, message: str):
         assert r.returncode == 1 and message in r.stderr and "Traceback" not in r.stderr, r.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_a_truncated_onnx_file_is_a_clear_error(tmp_path: Path):
     data = archspec.load("lenet5").onnx_bytes()
     (tmp_path / "cut.onnx").write_bytes(data[: len(data) // 2])
@@ -357,6 +363,7 @@ def test_a_truncated_onnx_file_is_a_clear_error(tmp_path: Path):
     assert r.returncode == 1 and "not a readable ONNX model" in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("side", [10000, 20000])  # past Pillow's warning limit; past its error limit
 def test_a_decompression_bomb_png_is_refused(tmp_path: Path, side: int):
     """A PNG that declares side x side pixels (1.2 GB decoded at 20000) is refused before decoding."""
@@ -374,6 +381,7 @@ def test_a_decompression_bomb_png_is_refused(tmp_path: Path, side: int):
     assert "refused" in r.stderr and f"{side * side} pixels" in r.stderr and "decompression bomb" in r.stderr
 
 
+@pytest.mark.slow
 def test_npy_arrays_are_checked_before_reading(tmp_path: Path):
     header = {"descr": "<f4", "fortran_order": False, "shape": (1 << 40,)}
     with open(tmp_path / "huge.npy", "wb") as f:

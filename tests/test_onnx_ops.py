@@ -83,6 +83,7 @@ def test_numpy_reference_agrees_with_torch(case):
         assert np.allclose(ref[name], want.numpy(), rtol=1e-9, atol=1e-12), name
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("opset", OPSETS)
 def test_every_opset_compiles_checks_and_runs(opset):
     """The all-ops spec in both modes, and ResNet / GoogLeNet where built in, at each opset."""

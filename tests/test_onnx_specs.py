@@ -12,6 +12,8 @@ import archspec
 from archspec.passes import deploy
 from archspec.passes.rewire import uses
 
+pytestmark = pytest.mark.slow  # every built-in through the checker and shape inference
+
 MODES = ("deploy", "train")
 
 

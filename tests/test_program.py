@@ -29,7 +29,8 @@ def test_what_a_program_carries(resnet18):
     with pytest.raises(dataclasses.FrozenInstanceError):
         p.spec_hash = ""
     assert (p.name, p.input, p.input_shape, p.spec_hash) == ("resnet18", "image", (3, 224, 224), resnet18.spec_hash)
-    assert p.graph is resnet18.graph and p.labels is None and p.description == resnet18.spec.description
+    assert p.graph is resnet18.graph and p.description == resnet18.spec.description
+    assert p.labels == tuple(resnet18.spec.labels) and len(p.labels) == 1000 and p.labels[0] == "tench"
     assert p.preprocess == {"resize": 256, "crop": 224, "scale": 1 / 255, "channels": "rgb",
                             "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
     assert set(p.sources) == set(resnet18.graph.nodes) and p.sources["fc"].startswith("builtin:lib/resnet.yaml:")

@@ -16,6 +16,8 @@ from archspec.cli.verify import compare
 from archspec.loader import builtin_names
 from archspec.torch_backend import REFERENCES, import_reference
 
+pytestmark = pytest.mark.slow  # every built-in against torchvision/timm
+
 BIG_MACS = 1_000_000_000  # above this, one sample per forward keeps the suite in budget
 
 

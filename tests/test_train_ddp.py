@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from procs import run_cli
 from train_util import weights, write
+
+pytestmark = pytest.mark.slow  # two processes train
 
 RECIPE = """\
 recipe: 1

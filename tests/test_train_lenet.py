@@ -15,6 +15,8 @@ from archspec.train import deploy
 from archspec.train.data import load_data
 from archspec.train.recipe import load_recipe
 
+pytestmark = pytest.mark.slow  # trains LeNet-5 on the digits
+
 
 @pytest.fixture
 def one_thread():

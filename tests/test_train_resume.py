@@ -8,9 +8,12 @@ import signal
 import subprocess
 import time
 
+import pytest
 import torch
 from procs import archspec_cmd, env, run_cli
 from train_util import LENET_DROPOUT, SHORT_RECIPE, weights, write
+
+pytestmark = pytest.mark.slow  # trains and kills real runs
 
 
 def _poll_progress(path):

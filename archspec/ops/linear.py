@@ -49,8 +49,9 @@ class Linear(Op[LinearParams]):
         return ins[0][0] * p.out
 
     def onnx(self, node: NodeView, b: OnnxBuilder) -> None:
+        weight = b.param(node, "weight")  # claimed first: initializers are written in claim order
         bias = [b.param(node, "bias")] if self.params_of(node).bias else []
-        b.op("Gemm", [b.x(node), b.param(node, "weight"), *bias], node, transB=1)
+        b.op("Gemm", [b.x(node), weight, *bias], node, transB=1)
 
     def init(self, node: NodeView, rng: np.random.Generator) -> Arrays:
         """PyTorch's kaiming_uniform(a=sqrt(5)): weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
