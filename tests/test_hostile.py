@@ -411,3 +411,14 @@ def test_the_node_limit_is_raised_by_flag(tmp_path: Path):
     r = run_cli("check", str(path), "--limit", "nodes=100")
     assert r.returncode == 1 and "expands to more than 100 nodes (limit nodes)" in r.stderr
     assert run_cli("check", str(path)).returncode == 0
+
+
+def test_a_reader_that_stops_early_is_no_error():
+    """`archspec summary resnet50 --json | head -2`: the closed pipe ends the command quietly."""
+    p = subprocess.Popen(archspec_cmd("summary", "resnet50", "--json"), env=env(), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    assert p.stdout is not None and p.stderr is not None
+    p.stdout.readline()
+    p.stdout.close()
+    err = p.stderr.read().decode()
+    assert p.wait(60) == 0 and err == ""

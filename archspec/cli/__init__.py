@@ -101,14 +101,14 @@ def _run(argv: list[str]) -> int:
         _debug(args)
         print(f"archspec: error: {e}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # `archspec list | head`: the reader has all it wanted
+        return 0
     except (UserError, OSError, MemoryError) as e:
         _debug(args)
         print(f"archspec: error: {_describe(e)}", file=sys.stderr)
         return EXIT_SPEC
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:
-        return 0
     except Exception as e:
         _debug(args)
         print(f"archspec: internal error: {type(e).__name__}: {e}\n"
