@@ -82,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(argv: list[str]) -> int:
+    if any("\0" in a for a in argv):  # no real command line holds one; main(argv) from Python may
+        print("archspec: error: an argument holds a NUL character", file=sys.stderr)
+        return EXIT_USAGE
     try:
         args = parser(argv[0] if argv and argv[0] in COMMANDS else None).parse_args(argv)
     except SystemExit as e:  # --help, --version (0) or a bad argument (2, argparse's message printed)
