@@ -9,9 +9,10 @@ depends neither on the number of processes or loader workers nor on where a run 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -167,7 +168,7 @@ def check_matches(images: Images, model: Model, recipe: Recipe, key: str) -> Non
                            f"with {k} classes")
 
 
-class Samples(Dataset):
+class Samples(Dataset[tuple[torch.Tensor, int]]):
     """Indexed by (epoch, i): sample i of this split, augmented from its own seed, normalised."""
 
     def __init__(self, images: Images, indices: np.ndarray, augment: Callable[[torch.Tensor], torch.Tensor] | None,
@@ -236,16 +237,16 @@ class TrainData:
     def steps_per_epoch(self) -> int:
         return len(self.train) // self.batch
 
-    def train_loader(self, epoch: int, start: int, rank: int, world: int, pin: bool) -> DataLoader:
+    def train_loader(self, epoch: int, start: int, rank: int, world: int, pin: bool) -> DataLoader[Any]:
         batches = EpochBatches(len(self.train), self.batch, epoch, self.seed, rank, world, start)
         return self._loader(self.train, batches, pin)
 
-    def val_loader(self, rank: int = 0, world: int = 1, pin: bool = False) -> DataLoader:
+    def val_loader(self, rank: int = 0, world: int = 1, pin: bool = False) -> DataLoader[Any]:
         mine = list(range(rank, len(self.val), world))
         batches = [[(0, i) for i in mine[k:k + self.eval_batch]] for k in range(0, len(mine), self.eval_batch)]
         return self._loader(self.val, batches, pin)
 
-    def _loader(self, ds: Samples, batches: object, pin: bool) -> DataLoader:
+    def _loader(self, ds: Samples, batches: Iterable[list[Any]], pin: bool) -> DataLoader[Any]:
         # its own generator: creating a loader must not draw from the global RNG (exact resume)
         return DataLoader(ds, batch_sampler=batches, num_workers=self.workers, pin_memory=pin,
                           generator=torch.Generator().manual_seed(self.seed))
@@ -285,7 +286,7 @@ def load_data(model: Model, recipe: Recipe, world: int = 1) -> TrainData:
     if len(tr) < recipe.batch_size:
         raise recipe.error(f"the training set has {len(tr)} images, fewer than one batch ({recipe.batch_size})",
                            "batch_size")
-    aug = augmentation(recipe.augment, model.input_shape[1:])
+    aug = augmentation(recipe.augment, (model.input_shape[1], model.input_shape[2]))
     return TrainData(Samples(train_src, tr, aug, norm, recipe.seed), Samples(val_src, va, None, norm, 0),
                      train_src.classes, recipe.batch_size, recipe.eval_batch_size, d.workers, recipe.seed)
 

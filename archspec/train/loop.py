@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import random
 import sys
@@ -110,13 +111,14 @@ class Trainer:
         if unknown:
             raise recipe.error(f"loss_weights names {', '.join(unknown)}, not train-only outputs of "
                                f"'{model.name}' ({', '.join(self.aux) or 'it has none'})", "loss_weights", unknown[0])
-        self.ddp = self.net
+        self.ddp: nn.Module = self.net
         if world.size > 1:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.ddp = nn.parallel.DistributedDataParallel(self.net, device_ids=ids)
         self.opt = make_optimizer(self.net, recipe.optimizer)
         amp_dtype = torch.float16 if self.device.type == "cuda" else torch.bfloat16
-        self.autocast = lambda: torch.autocast(self.device.type, amp_dtype, enabled=recipe.amp)
+        self.autocast: Callable[[], contextlib.AbstractContextManager[Any]] = (
+            lambda: torch.autocast(self.device.type, amp_dtype, enabled=recipe.amp))
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=recipe.amp and amp_dtype == torch.float16)
         self.progress, self.tally = Progress(), Tally()
         seed = recipe.seed + world.rank  # dropout masks differ between replicas
@@ -142,9 +144,9 @@ class Trainer:
         data = self.payload()
         if data is None:
             return
-        ckpt.save(self.out / "last.pt", data)
+        ckpt.save_run(self.out / "last.pt", data)
         if best:
-            ckpt.save(self.out / "best.pt", data)
+            ckpt.save_run(self.out / "best.pt", data)
             meta = {"spec": self.model.name, "spec_hash": self.model.spec_hash,
                     "epoch": str(self.progress.epoch), "val_acc": f"{self.progress.best_acc:.6f}"}
             save_state(self.net, self.out / "best.safetensors", meta)  # readable without torch
@@ -159,13 +161,18 @@ class Trainer:
         if data["world"] != self.world.size:
             raise SpecError(Diagnostic(f"the run used {data['world']} process(es); resume it with as many "
                                        f"(this is {self.world.size})"))
-        self.net.load_state_dict(data["model"])
-        self.opt.load_state_dict(data["optimizer"])
-        self.scaler.load_state_dict(data["scaler"])
+        try:  # the structure is checked (ckpt.load_run); what is left is whether it fits this net
+            self.net.load_state_dict(data["model"])
+            self.opt.load_state_dict(data["optimizer"])
+            self.scaler.load_state_dict(data["scaler"])
+            mine = data["ranks"][self.world.rank]
+            ckpt.set_rng_state(mine["rng"])
+        except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError) as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise SpecError(Diagnostic(f"{self.out}/last.pt does not fit this model and recipe: {first[:300]}",
+                                       hint="resume with the spec and recipe the run started with")) from None
         self.progress = Progress(**data["progress"])
-        mine = data["ranks"][self.world.rank]
         self.tally = Tally(*mine["tally"])
-        ckpt.set_rng_state(mine["rng"])
 
     # ---- one epoch --------------------------------------------------------------------
 
@@ -188,7 +195,7 @@ class Trainer:
         with self.autocast():
             loss, logits = self.loss(self.ddp(x), y)
         self.opt.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
+        self.scaler.scale(loss).backward()  # type: ignore[no-untyped-call]
         self.scaler.step(self.opt)
         self.scaler.update()
         self.tally.add(loss, logits, y)
@@ -204,14 +211,31 @@ class Trainer:
             self.step(x.to(self.device, non_blocking=pin), y.to(self.device, non_blocking=pin))
             bar.update(1)
             if p.step % 10 == 0 or p.step == self.data.steps_per_epoch:
-                loss, correct, n = self.tally.sums()
+                loss, correct, n = self.finite_sums()
                 secs = time.perf_counter() - start
                 bar.set_postfix_str(f"loss {loss / n:.4f} acc {100 * correct / n:.1f}% "
                                     f"{n * self.world.size / max(secs, 1e-9):.0f} img/s")
             if every and p.global_step % every == 0 and p.step < self.data.steps_per_epoch:
                 p.seconds = time.perf_counter() - start
+                self.finite_sums()
                 self.save()
         p.seconds = time.perf_counter() - start
+
+    def finite_sums(self) -> list[float]:
+        """The tally's sums; a SpecError if a loss since the last check was not finite (NaN or
+        infinite): the run stops before writing a checkpoint, so last.pt stays the last good one."""
+        sums = self.tally.sums()
+        bad = not math.isfinite(sums[0])
+        if self.world.size > 1:  # every process stops together (none waits in a collective)
+            bad = D.all_sum([float(bad)], self.device)[0] > 0
+        if bad:
+            p = self.progress
+            raise SpecError(Diagnostic(
+                f"training diverged: the loss is not finite by epoch {p.epoch + 1}, step {p.step}; "
+                f"stopped without writing a checkpoint",
+                hint=f"{self.out}/last.pt (if any) is the last good one; lower optimizer.lr, add warm-up "
+                     f"or gradient-friendly settings, and train again"))
+        return sums
 
     @torch.no_grad()
     def evaluate(self) -> tuple[float, float]:
@@ -230,7 +254,7 @@ class Trainer:
 
     def end_epoch(self) -> dict[str, Any]:
         p, r = self.progress, self.recipe
-        loss, correct, n = D.all_sum(self.tally.sums(), self.device)
+        loss, correct, n = D.all_sum(self.finite_sums(), self.device)
         val_loss, val_acc = self.evaluate()
         p.epoch, p.step, secs = p.epoch + 1, 0, p.seconds
         best = val_acc > p.best_acc
@@ -265,12 +289,16 @@ class Trainer:
                 "epochs": rows, "run_dir": str(self.out)}
 
 
-def run_settings(trainer: Trainer, threads: int | None, workers: int | None) -> speed.Settings:
+def run_settings(trainer: Trainer, threads: int | None, workers: int | None,
+                 recorded: int | None = None) -> speed.Settings:
     """The threads and loader workers of this process: those given (`threads`: --threads, else
     OMP_NUM_THREADS; `workers`: --workers, else the recipe's), else speed's rule for the model's
-    MACs, the per-process batch and the process's cores. On CUDA, torch's threads are kept."""
+    MACs, the per-process batch and the process's cores. On CUDA, torch's threads are kept.
+    `recorded`: the threads of the run resumed (run.json), used unless --threads is given."""
     world, data = trainer.world, trainer.data
     given_t = speed.given_threads(threads, world.size > 1)
+    if threads is None and recorded is not None:
+        given_t = (recorded, "the run's, from run.json")
     if given_t is None and trainer.device.type == "cuda":
         given_t = (torch.get_num_threads(), "torch's default: the model runs on cuda")
     given_w = (workers, "--workers") if workers is not None else None
@@ -296,11 +324,12 @@ def train(model: Model, recipe: Recipe, out: str | Path, resume: bool | dict[str
     out, world = Path(out), D.from_env()
     rundir.check_folder(out, bool(resume))  # on every process: all of them fail alike
     device = pick_device(recipe.device, world)
+    recorded = rundir.recorded_threads(out) if resume else None  # the load average chose them: keep them
     threads_before = torch.get_num_threads()  # a library call leaves the process as it found it
     try:
         D.init(world, device)
         trainer = Trainer(model, recipe, out, world, device, log)
-        settings = run_settings(trainer, threads, workers)
+        settings = run_settings(trainer, threads, workers, recorded)
         torch.set_num_threads(settings.threads)
         trainer.data.workers = settings.workers
         trainer.log(f"{model.name} on {device.type}, {world.size} process{'es' * (world.size > 1)}: "

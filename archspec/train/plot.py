@@ -20,14 +20,40 @@ def read_metrics(run: str | Path) -> list[dict[str, Any]]:
     path = path / METRICS if path.is_dir() else path
     if not path.is_file():
         raise SpecError(Diagnostic(f"no {METRICS} in {run}", hint="give run folders written by archspec train"))
+    return [row for _, row in metric_rows(path)]
+
+
+def metric_rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
+    """(line, row) of each row of a metrics.jsonl, each checked: an object whose epoch and
+    losses and accuracies are numbers. SpecError at the file's line otherwise."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise SpecError(Diagnostic(f"{path}: cannot read it ({e})")) from None
     rows = []
-    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as e:
-                raise SpecError(Diagnostic(f"{path}:{i}: not a JSON line ({e.msg})")) from None
+    for i, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise SpecError(Diagnostic(f"{path}:{i}: not a JSON line ({e.msg})")) from None
+        problem = _bad_row(row)
+        if problem:
+            raise SpecError(Diagnostic(f"{path}:{i}: not a metrics row: {problem}",
+                                       hint=f"{METRICS} holds one JSON object per epoch, as archspec train writes it"))
+        rows.append((line, row))
     return rows
+
+
+def _bad_row(row: Any) -> str:
+    if not isinstance(row, dict):
+        return f"a {type(row).__name__}, not an object"
+    for key in ("epoch", *(f"{split}_{what}" for split, _ in SPLITS for what in ("loss", "acc"))):
+        value = row.get(key)
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return f"'{key}' is {'missing' if key not in row else json.dumps(value)[:40]}, not a number"
+    return ""
 
 
 def run_names(runs: list[str | Path]) -> list[str]:

@@ -7,7 +7,7 @@ Errors point at the recipe line, like spec errors. This module does not import t
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt, PrivateAttr, model_validator
 
@@ -16,7 +16,18 @@ from archspec.source import Pos, SDict
 from archspec.spec import Strict, validate
 
 RECIPE_DIR = Path(__file__).resolve().parent.parent / "recipes"
-Unit = float  # a fraction in [0, 1]
+Unit = Annotated[float, Field(ge=0, le=1)]  # a fraction in [0, 1]
+Beta = Annotated[float, Field(ge=0, lt=1)]  # an Adam moment's decay
+MAX_SEED = 2**63 - 1  # the largest seed numpy and torch both take
+MAX_EPOCHS = 100_000  # the same bounds as the command line's --epochs and --batch-size
+MAX_BATCH = 1 << 20
+MAX_PADDING = 1024  # pixels a random crop pads each side with (CIFAR: 4)
+
+
+def ordered(pair: tuple[float, float], what: str) -> None:
+    """A (min, max) range: ValueError if min > max."""
+    if pair[0] > pair[1]:
+        raise ValueError(f"{what} is [min, max]; got min {pair[0]} > max {pair[1]}")
 
 
 class Data(Strict):
@@ -34,15 +45,21 @@ class Data(Strict):
 class RandomCrop(Strict):
     """Pad every side, then crop the spec's input size at a random place (CIFAR: padding 4)."""
 
-    padding: int = Field(4, ge=0)
+    padding: int = Field(4, ge=0, le=MAX_PADDING)
     padding_mode: Literal["constant", "edge", "reflect"] = "constant"
 
 
 class ResizedCrop(Strict):
     """Crop a random area and aspect ratio, resized to the input size (Inception-style)."""
 
-    scale: tuple[Unit, Unit] = (0.08, 1.0)
+    scale: tuple[Annotated[float, Field(gt=0, le=1)], Annotated[float, Field(gt=0, le=1)]] = (0.08, 1.0)
     ratio: tuple[PositiveFloat, PositiveFloat] = (3 / 4, 4 / 3)
+
+    @model_validator(mode="after")
+    def _ranges(self) -> ResizedCrop:
+        ordered(self.scale, "scale")
+        ordered(self.ratio, "ratio")
+        return self
 
 
 class Rotation(Strict):
@@ -53,6 +70,11 @@ class Scale(Strict):
     """Zoom by a random factor about the centre (RandomAffine's scale)."""
 
     range: tuple[PositiveFloat, PositiveFloat] = (0.9, 1.1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Scale:
+        ordered(self.range, "range")
+        return self
 
 
 class HFlip(Strict):
@@ -109,7 +131,7 @@ class Optimizer(Strict):
     lr: PositiveFloat = 0.1  # the peak rate, reached after warm-up
     momentum: float = Field(0.9, ge=0, lt=1)  # sgd only
     nesterov: bool = False  # sgd only
-    betas: tuple[Unit, Unit] = (0.9, 0.999)  # adamw only
+    betas: tuple[Beta, Beta] = (0.9, 0.999)  # adamw only
     eps: PositiveFloat = 1e-8  # adamw only
     weight_decay: NonNegativeFloat = 0.0  # L2 for sgd, decoupled for adamw
 
@@ -154,14 +176,14 @@ class Recipe(Strict):
     data: Data = Data()
     augment: Augment = Augment()
     normalize: Literal["spec", "none"] | Normalize = "spec"  # spec: the spec's preprocess mean/std
-    batch_size: PositiveInt = 64  # global: split evenly across processes
-    eval_batch_size: PositiveInt = 256
-    epochs: PositiveInt = 10
+    batch_size: int = Field(64, ge=1, le=MAX_BATCH)  # global: split evenly across processes
+    eval_batch_size: int = Field(256, ge=1, le=MAX_BATCH)
+    epochs: int = Field(10, ge=1, le=MAX_EPOCHS)
     optimizer: Optimizer = Optimizer()
     schedule: Schedule = Schedule()
     label_smoothing: float = Field(0.0, ge=0, lt=1)
     loss_weights: dict[str, NonNegativeFloat] = {}  # train-only outputs (absent: 0.3, GoogLeNet's)
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=MAX_SEED)
     deterministic: bool = False  # torch.use_deterministic_algorithms; needed for bit-exact resume on GPU
     device: Literal["auto", "cpu", "cuda"] = "auto"
     amp: bool = False  # mixed precision: float16 with loss scaling on CUDA, bfloat16 on CPU
@@ -247,7 +269,7 @@ def load_recipe(recipe: str | Path | None, spec_name: str = "") -> Recipe:
     path = find_recipe(recipe, spec_name).resolve()
     raw = parse_file(path)
     errors = Collector()
-    r = validate(Recipe, raw, raw.pos, errors, what="recipe")
+    r: Recipe = validate(Recipe, raw, raw.pos, errors, what="recipe")
     errors.raise_if_any()
     r._raw, r._path = raw, path
     r.data.train = r.resolve(r.data.train)  # saved runs then find their data from anywhere
@@ -258,10 +280,11 @@ def load_recipe(recipe: str | Path | None, spec_name: str = "") -> Recipe:
 
 def recipe_from_dict(data: dict[str, Any]) -> Recipe:
     """A recipe saved in a run folder (plain JSON, already validated once)."""
-    return Recipe.model_validate(data)
+    recipe: Recipe = Recipe.model_validate(data)
+    return recipe
 
 
-def json_schema() -> dict:
+def json_schema() -> dict[str, Any]:
     from archspec.schema import Described
 
     s = Recipe.model_json_schema(ref_template="#/$defs/{model}", schema_generator=Described)

@@ -18,8 +18,8 @@ def augmentation(aug: Augment, size: tuple[int, int]) -> v2.Compose | None:
     """The random transforms, geometry first, then colour; None when there are none."""
     steps: list[v2.Transform] = []
     if aug.random_resized_crop:
-        c = aug.random_resized_crop
-        steps.append(v2.RandomResizedCrop(size, scale=c.scale, ratio=c.ratio, antialias=True))
+        rc = aug.random_resized_crop
+        steps.append(v2.RandomResizedCrop(size, scale=rc.scale, ratio=rc.ratio, antialias=True))
     if aug.random_crop:
         c = aug.random_crop
         steps.append(v2.RandomCrop(size, padding=c.padding, padding_mode=c.padding_mode))
@@ -48,7 +48,8 @@ def mean_std(recipe: Recipe, model: Model) -> tuple[torch.Tensor, torch.Tensor] 
     """The normalisation (x - mean) / std: the recipe's own, or the spec's preprocess (default)."""
     channels = model.input_shape[0]
     if isinstance(recipe.normalize, Normalize):
-        mean, std, keys = recipe.normalize.mean, recipe.normalize.std, ("normalize",)
+        keys: tuple[str, ...] = ("normalize",)
+        mean, std = recipe.normalize.mean, recipe.normalize.std
     else:
         pre = model.spec.preprocess
         if recipe.normalize == "none" or pre is None or pre.mean is None:
