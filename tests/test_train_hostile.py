@@ -198,6 +198,7 @@ OUT_OF_RANGE = {
     "ratio inverted": ("augment: {random_resized_crop: {ratio: [2, 1]}}", "5:32", "ratio is [min, max]"),
     "zoom inverted": ("augment: {scale: [1.2, 0.8]}", "5:18", "range is [min, max]"),
     "padding": ("augment: {random_crop: {padding: 1000000}}", "5:34", "less than or equal to 1024"),
+    "rotation": ("augment: {rotation: 1e308}", "5:21", "less than or equal to 180"),
     "epochs": ("epochs: 1000000000", "5:9", "epochs: input should be less than or equal to 100000"),
     "batch": ("batch_size: 1000000000", "5:13", "batch_size: input should be less than or equal to 1048576"),
 }

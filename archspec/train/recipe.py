@@ -63,7 +63,7 @@ class ResizedCrop(Strict):
 
 
 class Rotation(Strict):
-    degrees: NonNegativeFloat  # uniform in [-degrees, degrees]
+    degrees: float = Field(ge=0, le=180)  # uniform in [-degrees, degrees]
 
 
 class Scale(Strict):
