@@ -7,7 +7,6 @@ elsewhere on the machine.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,10 +103,10 @@ def _in_text(text: str, path: Path, mark: yaml.Mark) -> Pos:
 
 def read_text(path: Path) -> str:
     """A spec, library or recipe file's text: a regular file within LIMITS.spec_bytes, UTF-8."""
+    if not path.is_file():  # checked before opening: opening a pipe would wait for a writer
+        raise SpecError(Diagnostic(f"cannot read {path}: not a regular file"))
     try:
         with open(path, "rb") as f:
-            if not os.path.isfile(path):
-                raise SpecError(Diagnostic(f"cannot read {path}: not a regular file"))
             data = f.read(LIMITS.spec_bytes + 1)
     except OSError as e:
         raise SpecError(Diagnostic(f"cannot read {path}: {e.strerror or e}")) from None

@@ -422,3 +422,13 @@ def test_a_reader_that_stops_early_is_no_error():
     p.stdout.close()
     err = p.stderr.read().decode()
     assert p.wait(60) == 0 and err == ""
+
+
+def test_a_pipe_named_as_a_spec_is_refused_without_waiting(tmp_path: Path):
+    """Opening a pipe for reading waits for a writer: the loader looks before it opens."""
+    from archspec.loader import read_text
+
+    fifo = tmp_path / "spec.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(SpecError, match="not a regular file"):
+        read_text(fifo)
