@@ -50,4 +50,7 @@ REFERENCES: dict[str, Reference] = {
     "densenet264": Reference("torchvision", "DenseNet", {"growth_rate": 32, "block_config": (6, 12, 64, 48),
                                                          "num_init_features": 64}, renames=_DENSE),
     "inception_resnet_v2": Reference("timm", "inception_resnet_v2"),
+    # mobile CNNs (issue 14)
+    **{n: Reference("torchvision", n) for n in ("mobilenet_v2", "mnasnet0_5", "mnasnet0_75", "mnasnet1_0",
+                                               "mnasnet1_3")},
 }
