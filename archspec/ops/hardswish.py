@@ -23,9 +23,12 @@ class HardSwish(Op[NoParams]):
     cases = (Case("image"), Case("flat", inputs=((9,),)))
 
     def onnx(self, node: NodeView, b: OnnxBuilder) -> None:
-        """HardSigmoid (torch's at alpha 1/6, beta 1/2) then Mul, valid at every opset from 13
-        (ONNX HardSwish is opset 14)."""
+        """ONNX HardSwish (opset 14, torch's formula): one node, as torch's exporters emit; at opset 13,
+        HardSigmoid (torch's at alpha 1/6, beta 1/2) then Mul."""
         x = b.x(node)
+        if b.opset >= 14:
+            b.op("HardSwish", [x], node)
+            return
         b.op("Mul", [x, b.op("HardSigmoid", [x], node, "hardsigmoid", alpha=1 / 6, beta=0.5)], node)
 
     def torch(self, node: NodeView) -> TorchLowering:
