@@ -170,13 +170,13 @@ def _kernels(row: dict, ours: dict) -> str:
     return f"{n}, the same as archspec's" if row is not ours and row["kernels"] == ours["kernels"] else str(n)
 
 
-def write_section(section: str) -> None:
-    """Replace the "## Compile" section of docs/benchmarks.md in place (or add it at the end)."""
+def write_section(section: str, title: str = "Compile") -> None:
+    """Replace the "## <title>" section of docs/benchmarks.md in place (or add it at the end)."""
     text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
     out, skipping, done = [], False, False
     for line in text.splitlines(keepends=True):
         if line.startswith("## "):
-            skipping = line.strip() == "## Compile"
+            skipping = line.strip() == f"## {title}"
             if skipping:
                 out.append(section + "\n")
                 done = True

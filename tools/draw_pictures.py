@@ -25,6 +25,7 @@ PICTURES = {
     "lenet5": ("lenet5", None, None, "TB"),
     "inception_module": ("googlenet", "inception3a", None, "TB"),
     "dense_block": ("densenet121", "denseblock1", 1, "TB"),
+    "inverted_residual": ("mobilenet_v2", "features.3", None, "TB"),  # 24 -> 144 -> 24, with its shortcut
 }
 
 

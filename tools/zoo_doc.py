@@ -114,6 +114,10 @@ def render() -> str:
         "| ![LeNet-5](img/lenet5.svg) | ![inception3a](img/inception_module.svg) "
         "| ![denseblock1](img/dense_block.svg) |",
         "",
+        "| MobileNetV2 inverted residual (features.3: expand 6x, depthwise 3x3, linear projection, shortcut) |",
+        "| --- |",
+        "| ![inverted residual](img/inverted_residual.svg) |",
+        "",
     ]
     return "\n".join(out)
 

@@ -1,0 +1,140 @@
+"""Mobile CNNs: archspec's ONNX of efficientnet_b0 and mobilenet_v3_large against torch.onnx.export
+(dynamo) of torchvision's models.
+
+    python tools/bench_mobile.py [--rounds 3] [--runs 100] [--threads 1] [--write-docs]
+
+1. Whole processes, interleaved round by round: `archspec compile NAME` against a script that builds
+   torchvision's model and calls torch.onnx.export(dynamo=True), each after an (untimed) `sync`.
+   Median wall times, and the median of the per-round ratios dynamo / archspec.
+2. The graphs: node counts, and onnxruntime CPU latency at batch 1 of archspec's model compiled with
+   the very weights torch exported (its state_dict, so the numerics match too) against torch's file,
+   timed run by run in rotating order; the ratio is the median of the per-run ratios archspec /
+   dynamo, with a bootstrap interval. Goals: no more nodes than dynamo's, latency ratio <= 1.0.
+Timing and the onnxruntime sessions are tools/bench_compile.py's (archspec.runtime's one harness).
+With --write-docs the results, with the command, replace the "Mobile" section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from _bench import ROOT, Process
+from bench_compile import DOC, latencies, node_count, write_section
+
+import archspec
+from archspec.runtime import time_interleaved
+
+MODELS = ("efficientnet_b0", "mobilenet_v3_large")
+EXPORT = """
+import torch, torchvision
+torch.manual_seed(0)
+model = torchvision.models.{name}().eval()
+torch.onnx.export(model, (torch.randn(1, 3, 224, 224),), {path!r}, dynamo=True,
+                  input_names=["image"], output_names=["logits"])
+"""
+SAVE_STATE = """
+import torch, torchvision
+torch.manual_seed(0)
+torch.save(torchvision.models.{name}().state_dict(), {path!r})
+"""
+
+
+def commands(out: Path) -> dict[str, list[str]]:
+    py = sys.executable
+    cmds = {}
+    for name in MODELS:
+        cmds[f"archspec {name}"] = [py, "-m", "archspec", "compile", name, "-o", str(out / f"{name}.archspec.onnx")]
+        cmds[f"dynamo {name}"] = [py, "-c", EXPORT.format(name=name, path=str(out / f"{name}.dynamo.onnx"))]
+    return cmds
+
+
+def time_processes(out: Path, rounds: int) -> tuple[dict[str, float], dict[str, float]]:
+    """Median wall seconds of each command, and per model the median over rounds of dynamo's wall
+    time / archspec's in the same round (paired, it cancels the machine's drift between rounds)."""
+    procs = {name: Process(cmd) for name, cmd in commands(out).items()}
+    stats = time_interleaved(procs, warmup=0, iters=rounds, desc="whole processes", before=os.sync)
+    paired = {m: statistics.median(t / a for t, a in zip(stats[f"dynamo {m}"].latencies,
+                                                         stats[f"archspec {m}"].latencies)) for m in MODELS}
+    return {k: s.p50 for k, s in stats.items()}, paired
+
+
+def graphs(out: Path, runs: int, threads: int) -> dict[str, dict]:
+    """Per model: node counts and onnxruntime latencies of archspec's file (torch's weights) and dynamo's."""
+    rows = {}
+    for name in MODELS:
+        state = out / f"{name}.pt"
+        subprocess.run([sys.executable, "-c", SAVE_STATE.format(name=name, path=str(state))], check=True)
+        ours = out / f"{name}.archspec_tv.onnx"
+        archspec.load(name).save_onnx(ours, weights=state, batch=1)
+        files = {"archspec": ours, "torch dynamo": out / f"{name}.dynamo.onnx"}
+        print(f"onnxruntime latency, {name}...", flush=True)
+        rows[name] = {"nodes": {k: node_count(p) for k, p in files.items()},
+                      "lat": latencies(files, runs, threads, out)}
+    return rows
+
+
+def report(args: argparse.Namespace, wall: dict[str, float], paired: dict[str, float],
+           rows: dict[str, dict]) -> str:
+    import onnxruntime
+    import torch
+
+    lines = [
+        "## Mobile", "",
+        f"`python tools/bench_mobile.py --rounds {args.rounds} --runs {args.runs} --threads {args.threads}` "
+        f"({os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end; torch "
+        f"{torch.__version__.split('+')[0]}, onnxruntime {onnxruntime.__version__}). Compile: whole processes "
+        f"(`archspec compile NAME` against torch.onnx.export(dynamo=True) of torchvision's model), interleaved, "
+        f"median of {args.rounds} rounds. Latency: onnxruntime CPU, batch 1, {args.threads} thread(s), median "
+        f"of {args.runs} runs in rotating order, archspec compiled with the weights torch exported "
+        "(`--weights`, `--batch 1`).", "",
+        "| model | nodes archspec / dynamo | kernels after onnxruntime's optimisations | compile s archspec / "
+        "dynamo | dynamo / archspec (paired) | latency ms archspec / dynamo | archspec / dynamo: median per-run "
+        "ratio [95% interval] | output diff / scale |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    goals, notes = [], []
+    for name, r in rows.items():
+        n, ours, theirs = r["nodes"], r["lat"]["archspec"], r["lat"]["torch dynamo"]
+        kern = sum(ours["kernels"].values()), sum(theirs["kernels"].values())
+        lines.append(
+            f"| `{name}` | {n['archspec']} / {n['torch dynamo']} | {kern[0]} / {kern[1]} "
+            f"| {wall[f'archspec {name}']:.2f} / {wall[f'dynamo {name}']:.2f} | {paired[name]:.1f}x "
+            f"| {ours['ms']:.2f} / {theirs['ms']:.2f} | {theirs['ratio']:.3f} "
+            f"[{theirs['ci'][0]:.3f}, {theirs['ci'][1]:.3f}] | {theirs['diff']:.1e} |")
+        lat_ok = "met" if theirs["ratio"] <= 1.0 else "NOT met" + (
+            ": parity, 1.0 is inside the interval" if theirs["ci"][0] <= 1.0 else "")
+        goals.append(f"`{name}` nodes {'met' if n['archspec'] <= n['torch dynamo'] else 'NOT met'}, latency {lat_ok}")
+        if ours["kernels"] != theirs["kernels"]:
+            notes.append(f"Kernels only archspec's `{name}` runs: {dict(ours['kernels'] - theirs['kernels'])}; "
+                         f"only dynamo's: {dict(theirs['kernels'] - ours['kernels'])}.")
+    lines += ["", *notes, "", "Goals (no more nodes than dynamo's, latency ratio <= 1.0): " + "; ".join(goals) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rounds", type=int, default=3, help="whole-process rounds (median)")
+    ap.add_argument("--runs", type=int, default=100, help="timed onnxruntime runs per model (>= 20)")
+    ap.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads")
+    ap.add_argument("--write-docs", action="store_true", help="also replace the Mobile section of docs/benchmarks.md")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as d:
+        out = Path(d)
+        print("whole processes:", flush=True)
+        wall, paired = time_processes(out, args.rounds)
+        rows = graphs(out, args.runs, args.threads)
+    section = report(args, wall, paired, rows)
+    print("\n" + section)
+    if args.write_docs:
+        write_section(section, "Mobile")
+        print(f"wrote the Mobile section of {DOC.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
