@@ -1,0 +1,48 @@
+"""The mobile CNN built-ins (MobileNetV2/V3, MNASNet, EfficientNet): what the generic zoo tests do not
+see. Their params, MACs, state_dict layouts and outputs against torchvision are checked with every
+built-in (tests/test_torch_builtins.py, tests/test_onnx_specs.py, tests/test_zoo.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from onnx_cases import run, scale_diff
+
+import archspec
+from archspec.loader import builtin_names
+
+HARDSWISH = """
+archspec: 1
+name: hs
+input: {shape: [4, 5, 6]}
+layers: [conv: {out: 4, kernel: 1}, hardswish]
+"""
+
+
+@pytest.mark.parametrize(("opset", "ops"), [(13, ["Conv", "HardSigmoid", "Mul"]), (14, ["Conv", "HardSwish"]),
+                                            (17, ["Conv", "HardSwish"])])
+def test_hardswish_is_one_onnx_node_where_the_opset_has_it(opset: int, ops: list[str]):
+    """ONNX HardSwish (opset 14) is one node, as torch's exporters emit it; opset 13 spells it out.
+    Both equal torch's nn.Hardswish."""
+    torch = pytest.importorskip("torch")
+    model = archspec.loads(HARDSWISH)
+    net = model.to_torch(seed=0).eval()
+    proto = model.to_onnx(opset=opset, weights={k: v.numpy() for k, v in net.state_dict().items()})
+    assert [n.op_type for n in proto.graph.node] == ops
+    x = np.random.default_rng(0).uniform(-5, 5, (2, 4, 5, 6)).astype(np.float32)  # every piece of it
+    with torch.no_grad():
+        want = net(torch.from_numpy(x)).numpy()
+    [got] = run(proto, x).values()
+    assert scale_diff(got, want) < 1e-6
+
+
+# nodes of torch.onnx.export(dynamo=True) of torchvision's model at batch 1 (tools/bench_mobile.py)
+DYNAMO_NODES = {"efficientnet_b0": 239, "mobilenet_v3_large": 140}
+
+
+@pytest.mark.parametrize("name", sorted(DYNAMO_NODES))
+def test_onnx_has_no_more_nodes_than_dynamo(name: str):
+    if name not in builtin_names():
+        pytest.skip(f"{name} is not built in yet")
+    proto = archspec.load(name).to_onnx(batch=1)
+    assert len(proto.graph.node) <= DYNAMO_NODES[name]
