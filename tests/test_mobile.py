@@ -46,3 +46,21 @@ def test_onnx_has_no_more_nodes_than_dynamo(name: str):
         pytest.skip(f"{name} is not built in yet")
     proto = archspec.load(name).to_onnx(batch=1)
     assert len(proto.graph.node) <= DYNAMO_NODES[name]
+
+
+@pytest.mark.parametrize("name", ["efficientnet_b0", "efficientnet_v2_s"])
+def test_stochastic_depth_rates_are_torchvisions(name: str):
+    """Each residual block's drop rate is torchvision's (sd * block index / blocks, over the whole
+    net), in its place; the deploy graph has none of them."""
+    if name not in builtin_names():
+        pytest.skip(f"{name} is not built in yet")
+    tv = pytest.importorskip("torchvision.models")
+    ref = getattr(tv, name)()
+    want = {f"{k}.stochastic_depth": m.stochastic_depth.p for k, m in ref.named_modules()
+            if hasattr(m, "stochastic_depth") and m.use_res_connect}
+    graph = archspec.load(name).graph
+    got = {n.name: n.params.p for n in graph.nodes.values() if n.op == "stochastic_depth"}
+    assert got == pytest.approx(want, abs=1e-12) and len(got) == (9 if name == "efficientnet_b0" else 35)
+    from archspec.passes import deploy
+
+    assert not any(n.op == "stochastic_depth" for n in deploy(fold=False).run(graph, {}).graph.nodes.values())
