@@ -64,3 +64,25 @@ def test_stochastic_depth_rates_are_torchvisions(name: str):
     from archspec.passes import deploy
 
     assert not any(n.op == "stochastic_depth" for n in deploy(fold=False).run(graph, {}).graph.nodes.values())
+
+
+def test_efficientnet_train_mode_equals_torchvision():
+    """Train mode: stochastic depth, dropout and batch statistics on in both; the same seed gives the
+    same drop draws because the blocks run in torchvision's order (and another seed, other draws)."""
+    if "efficientnet_b0" not in builtin_names():
+        pytest.skip("efficientnet_b0 is not built in yet")
+    torch = pytest.importorskip("torch")
+    tv = pytest.importorskip("torchvision.models")
+    model = archspec.load("efficientnet_b0", input_shape=(3, 64, 64))  # global pooling: any size
+    torch.manual_seed(0)
+    ref = tv.efficientnet_b0().train()
+    net = model.to_torch(seed=0).train()
+    net.load_state_dict(ref.state_dict(), strict=True)
+    x = torch.randn(4, 3, 64, 64, generator=torch.Generator().manual_seed(3))
+    outs = []
+    for seed, m in ((4, net), (4, ref), (5, net)):
+        torch.manual_seed(seed)
+        outs.append(m(x).detach())
+    scale = outs[1].abs().max().item()
+    assert scale > 1e-3 and (outs[0] - outs[1]).abs().max().item() <= 1e-5 * scale
+    assert (outs[2] - outs[0]).abs().max().item() > 1e-2 * scale
