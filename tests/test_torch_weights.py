@@ -13,7 +13,8 @@ ort = pytest.importorskip("onnxruntime")
 
 import archspec  # noqa: E402
 from archspec.cli import main  # noqa: E402
-from archspec.torch_backend import REFERENCES, load_state, save_state  # noqa: E402
+from archspec.loader import builtin_names  # noqa: E402
+from archspec.torch_backend import Reference, load_state, save_state  # noqa: E402
 from archspec.weights import WeightsError  # noqa: E402
 
 EVERY_OP = str(Path(__file__).parent / "every_op.yaml")
@@ -66,14 +67,17 @@ def test_load_state_round_trip_and_errors(tmp_path):
 
 
 def test_reference_renames():
-    """DenseNet reads torchvision's old-style checkpoint keys; every other key passes unchanged."""
-    dense = REFERENCES["densenet121"]
+    """torchvision's DenseNets read old-style checkpoint keys; every other key passes unchanged."""
+    dense = Reference("torchvision", "densenet121")
     assert dense.rename("features.denseblock2.denselayer10.norm.2.running_var") == \
         "features.denseblock2.denselayer10.norm2.running_var"
     assert dense.rename("features.denseblock2.denselayer10.conv1.weight") == \
         "features.denseblock2.denselayer10.conv1.weight"
     assert dense.rename("features.transition1.norm.weight") == "features.transition1.norm.weight"
-    assert all(not r.renames for n, r in REFERENCES.items() if not n.startswith("densenet"))
+    assert Reference("torchvision", "DenseNet").renames == dense.renames != ()
+    refs = {n: archspec.load(n).reference for n in builtin_names()}
+    renamed = sorted(n for n, r in refs.items() if r is not None and Reference.of(r).renames)
+    assert renamed == ["densenet121", "densenet161", "densenet169", "densenet201", "densenet264"]
 
 
 def test_verify_cli(tmp_path, capsys):

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 import archspec
-from archspec.loader import BUILTIN_DIR, builtin_names
+from archspec.expand import validate_spec
+from archspec.loader import BUILTIN_DIR, builtin_names, find_spec, read
+from archspec.reference import ReferenceSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -98,23 +100,23 @@ def test_inception_resnet_v2_scales_and_last_block():
 
 # ---- state_dict layouts --------------------------------------------------------------------
 
-def _references() -> dict[str, object]:
-    """Builders of the reference modules (random init, on the meta device: no memory, no time)."""
-    tv = pytest.importorskip("torchvision.models")
-    timm = pytest.importorskip("timm")
-    refs: dict[str, object] = {
-        "alexnet": tv.alexnet,
-        "googlenet": lambda: tv.googlenet(aux_logits=True, init_weights=False),
-        "densenet264": lambda: tv.DenseNet(32, (6, 12, 64, 48), 64),
-        "inception_resnet_v2": lambda: timm.create_model("inception_resnet_v2", pretrained=False),
-    }
-    for n in ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
-              "densenet121", "densenet169", "densenet201", "densenet161"):
-        refs[n] = getattr(tv, n)
-    return refs
+@cache
+def declared(name: str) -> ReferenceSpec | None:
+    """The built-in's `reference:` key, read without expanding the spec."""
+    return validate_spec(read(find_spec(name))).reference
+
+
+def reference(name: str):
+    """The built-in's reference as the torch backend builds it."""
+    backend = pytest.importorskip("archspec.torch_backend")
+    spec = declared(name)
+    assert spec is not None
+    pytest.importorskip(spec.library)
+    return backend.Reference.of(spec)
 
 
 def _reference_state(build) -> dict[str, tuple[int, ...]]:
+    """Built on the meta device: random init without memory or time."""
     import torch
 
     with torch.device("meta"):
@@ -127,14 +129,13 @@ def _spec_state(g, train: bool = True) -> dict[str, tuple[int, ...]]:
             for local, shape in (n.weights | n.buffers).items()}
 
 
-REFERENCED = ["alexnet", "googlenet", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
-              "inception_resnet_v2", "densenet121", "densenet169", "densenet201", "densenet161", "densenet264"]
+REFERENCED = [n for n in builtin_names() if declared(n) is not None]
 
 
 @pytest.mark.parametrize("name", REFERENCED)
 def test_state_dict_layout_matches_reference(name: str):
     """Every weight and buffer key of the spec is the reference's, with the same shape, and back."""
-    ref = _reference_state(_references()[name])
+    ref = {reference(name).rename(k): v for k, v in _reference_state(reference(name).build).items()}
     ours = _spec_state(model(name).graph)
     assert sorted(set(ours) - set(ref)) == [] and sorted(set(ref) - set(ours)) == []
     assert ours == ref
@@ -168,6 +169,7 @@ def test_families_share_blocks():
         text = (BUILTIN_DIR / f"{member}.yaml").read_text()
         body = [line for line in text.splitlines() if line and not line.startswith("#")]
         assert body[:2] == ["archspec: 1", f"extends: lib/{body[1].split('lib/')[1]}"], member
+        body = [line for line in body if not line.startswith("reference: ")]  # its own constructor
         assert len(body) == 5 and body[3].startswith("description: ") and body[4].startswith("args: {"), member
 
 
