@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from archspec.errors import UserError
 from archspec.reference import ReferenceSpec, check_kwargs, split_model
 
 OLD_DENSENET = (r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var))$",
@@ -28,8 +29,9 @@ RENAMES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
 )
 
 
-class ReferenceUnavailable(Exception):
-    """The reference cannot be built here: its library is missing, or it has no such model."""
+class ReferenceUnavailable(UserError):
+    """The reference cannot be built here: its library is missing, it has no such model, or the
+    constructor refused the kwargs."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,12 @@ class Reference:
 
     def build(self) -> Any:
         """The reference model, randomly initialised (never downloads weights)."""
-        return _timm(self.builder, self.kwargs) if self.library == "timm" else _torchvision(self.builder, self.kwargs)
+        build = _timm if self.library == "timm" else _torchvision
+        try:
+            return build(self.builder, self.kwargs)
+        except (TypeError, ValueError, KeyError, AssertionError) as e:  # the constructor's own checks
+            args = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
+            raise ReferenceUnavailable(f"{self.model}({args}) failed: {type(e).__name__}: {e}") from None
 
     def rename(self, key: str) -> str:
         for pattern, repl in self.renames:
