@@ -3,13 +3,16 @@ weights, and equal to onnxruntime running the compiled ONNX (deploy and train gr
 
 One module-scoped case per spec builds the module once for all its tests. Its BN statistics and
 affine params are randomised first (on the reference, before import), so that BN is no identity
-and the ONNX deploy graph's BN folding is really exercised.
+and the ONNX deploy graph's BN folding is really exercised. The reference is the spec's own
+`reference:` key. Built-ins above zoo_sizes.TEST_MACS run at a reduced input (zoo_sizes.py says
+why and how); their figures are checked at the full size in tests/test_zoo.py.
 """
 
 from __future__ import annotations
 
 import pytest
 import torch
+from zoo_sizes import equality_model
 
 import archspec
 from archspec.cli.verify import compare
@@ -25,7 +28,7 @@ class Case:
     def __init__(self, name: str):
         torch.manual_seed(0)
         self.name = name
-        self.model = archspec.load(name)
+        self.model = equality_model(name)
         self.net = self.model.to_torch(seed=0).eval()
         self.ref = Reference.of(self.model.reference).build().eval() if self.model.reference else None
         randomise_norms(self.ref if self.ref is not None else self.net, seed=1)
@@ -75,7 +78,7 @@ def test_googlenet_train_outputs_equal_torchvision(case: Case):
 
 def _check_googlenet_train(c: Case) -> None:
     c.net.train(), c.ref.train()
-    x = torch.randn(2, 3, 224, 224, generator=torch.Generator().manual_seed(3))
+    x = torch.randn(2, *c.model.input_shape, generator=torch.Generator().manual_seed(3))
     torch.manual_seed(4)
     ours = c.net(x)
     torch.manual_seed(4)
