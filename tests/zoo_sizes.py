@@ -16,7 +16,7 @@ as do those at or below TEST_MACS. Figures (params, MACs, `summary`) are checked
 size in tests/test_zoo.py, never here.
 
 Measured on the 2-core machine before the policy, 23 built-ins (`pytest --durations=40`):
-tests/test_torch_builtins.py 35 s, tests/test_onnx_specs.py 45 s. The costliest were MAC-bound
+tests/test_torch_builtins.py 35 s, tests/test_onnx_specs.py 45 s (24 s and 30 s with it). The costliest were MAC-bound
 (inception_resnet_v2, 13.2 GMACs: 8.3 s of onnxruntime in its setup; resnet152, 11.5 GMACs:
 3.2 s) or params-bound (alexnet, 61 M params: 2.6 s of setup and 1.2 s per checker run, at any
 input size). The new families bring nets of 15 to 375 GMACs (vgg, efficientnet_b7 at 600,
