@@ -50,4 +50,5 @@ REFERENCES: dict[str, Reference] = {
     "densenet264": Reference("torchvision", "DenseNet", {"growth_rate": 32, "block_config": (6, 12, 64, 48),
                                                          "num_init_features": 64}, renames=_DENSE),
     "inception_resnet_v2": Reference("timm", "inception_resnet_v2"),
+    **{f"shufflenet_v2_{w}": Reference("torchvision", f"shufflenet_v2_{w}") for w in ("x0_5", "x1_0", "x1_5", "x2_0")},
 }

@@ -15,7 +15,7 @@ from archspec.expand.combinators.base import Combinator, Context, Items, registe
 from archspec.expand.scope import Scope, Value
 from archspec.ops.base import REGISTRY, OpError, fmt
 from archspec.ops.slice import axis_of
-from archspec.source import Pos, SDict
+from archspec.source import Pos, SDict, SList
 from archspec.spec import Expr, Strict
 
 Size = int | Expr
@@ -59,9 +59,13 @@ class Split(Combinator):
             if part not in d.branches:
                 outs.append(v)
                 continue
-            sub = scope.child(scope.take(part))
-            ctx.graph.scopes[sub.path] = "branch"
-            outs.append(ctx.items(val["branches"][part], val["branches"].at(part), sub, v))
+            braw, bpos = val["branches"][part], val["branches"].at(part)
+            if isinstance(braw, SList):  # as concat's branches: a list opens a scope
+                sub = scope.child(scope.take(part))
+                ctx.graph.scopes[sub.path] = "branch"
+                outs.append(ctx.items(braw, bpos, sub, v))
+            else:  # one item is the branch itself, named after it
+                outs.append(ctx.item(braw, bpos, scope, v, name=part))
         joined = [o for o in outs if o is not None]
         if len(joined) < len(outs):
             return None
