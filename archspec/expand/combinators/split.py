@@ -60,12 +60,13 @@ class Split(Combinator):
                 outs.append(v)
                 continue
             braw, bpos = val["branches"][part], val["branches"].at(part)
+            bname = part if isinstance(d.sizes, dict) else None  # parts by position: the next position, as concat's
             if isinstance(braw, SList):  # as concat's branches: a list opens a scope
-                sub = scope.child(scope.take(part))
+                sub = scope.child(scope.take(bname))
                 ctx.graph.scopes[sub.path] = "branch"
                 outs.append(ctx.items(braw, bpos, sub, v))
             else:  # one item is the branch itself, named after it
-                outs.append(ctx.item(braw, bpos, scope, v, name=part))
+                outs.append(ctx.item(braw, bpos, scope, v, name=bname))
         joined = [o for o in outs if o is not None]
         if len(joined) < len(outs):
             return None
