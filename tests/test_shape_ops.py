@@ -113,7 +113,7 @@ layers:
   - split:
       sizes: {a: 2, b: 3, c: 1}
       branches: {b: [conv: {out: 3, kernel: 1}], c: {relu: {}}}
-  - split: {axis: -1, sizes: [1, -1], branches: {"0": [identity]}}
+  - split: {axis: "${-1}", sizes: [1, -1], branches: {"0": [identity]}}
 outputs:
   - {name: part_b, from: 0.b}
 """)

@@ -1,20 +1,20 @@
 """split: consecutive parts of one axis, each a named output (a `slice` node per part).
 
 In the graph form a split without `branches` has several outputs, read as `from: NAME.PART`
-(graph.py asks `parts` for them). As an item (in a sequence, a block body or a graph entry with
+(graph.py asks `split_parts` for them). As an item (in a sequence, a block body or a graph entry with
 `branches`) each part goes through its branch, the identity where it has none, and the results are
 concatenated again on the same axis: ShuffleNet's split, transform, concat.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from archspec.errors import did_you_mean
 from archspec.expand.combinators.base import Combinator, Context, Items, register
 from archspec.expand.scope import Scope, Value
 from archspec.ops.base import REGISTRY, OpError, fmt
-from archspec.ops.slice import axis_of
+from archspec.ops.slice import SliceParams, axis_of
 from archspec.source import Pos, SDict, SList
 from archspec.spec import Expr, Strict
 
@@ -23,7 +23,7 @@ Size = int | Expr
 
 class SplitDef(Strict):
     sizes: dict[str, Size] | list[Size]  # part sizes in order, by name or by position; one -1 takes the rest
-    axis: int = 1  # batch 0 counted; 1 is the channels
+    axis: int | Expr = 1  # batch 0 counted; 1 is the channels
     branches: dict[str, Items] | None = None  # items applied to a part; the parts are then concatenated
     name: str | None = None
 
@@ -70,7 +70,9 @@ class Split(Combinator):
         joined = [o for o in outs if o is not None]
         if len(joined) < len(outs):
             return None
-        cat = REGISTRY["concat"].Params.model_validate({"axis": d.axis})
+        first = ctx.graph.nodes[str(next(iter(parts.values())))]  # every part has its slice by now
+        axis = cast(SliceParams, first.params).axis
+        cat = REGISTRY["concat"].Params.model_validate({"axis": axis})
         return ctx.node("concat", cat, joined, scope.prefix + scope.take(None), pos, scope)
 
 
@@ -86,8 +88,13 @@ def split_parts(ctx: Context, val: Any, pos: Pos | None, scope: Scope, x: Value,
     sizes = {str(k): ctx.value(v, at, env) for k, v in raw}
     if any(v is None for v in sizes.values()):
         return None
+    axis = ctx.value(d.axis, val.at("axis"), env)
+    if not isinstance(axis, int) or isinstance(axis, bool):
+        if axis is not None:
+            ctx.error(f"split axis must be an integer, got {axis!r}", val.at("axis"), scope, path=path)
+        return None
     try:
-        axis = axis_of(d.axis, len(shape))
+        axis = axis_of(axis, len(shape))
     except OpError as e:
         ctx.error(f"split: {e} (input {fmt(shape)})", val.at("axis"), scope, e.hint, path=path)
         return None
