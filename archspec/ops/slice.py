@@ -58,7 +58,8 @@ class Slice(Op[SliceParams]):
 
     def summary(self, p: SliceParams) -> str:
         step = f":{p.step}" if p.step != 1 else ""
-        return f"{p.axis}@{p.start}:{'' if p.end is None else p.end}{step}"
+        where = "" if p.axis == 1 else f", axis {p.axis}"
+        return f"{p.start}:{'' if p.end is None else p.end}{step}{where}"
 
     def onnx(self, node: NodeView, b: OnnxBuilder) -> None:
         """ONNX Slice with the spec's bounds, so it holds at any size of a spatial axis."""
