@@ -26,7 +26,7 @@ def _builtin_dir() -> Path:
 
 
 BUILTIN_DIR = _builtin_dir()
-MERGED_KEYS = ("args", "blocks")  # merged key by key with a base; every other key replaces
+MERGED_KEYS = ("args", "blocks")  # merged key by key with a base; every other key replaces (but `reference`)
 
 
 def builtin_names() -> list[str]:
@@ -156,14 +156,45 @@ def _with_bases(path: Path, allowed: list[Path], errors: Collector, files: list[
 
 
 def _merge(base: SDict, child: SDict) -> SDict:
+    out = _over(base, child)
+    for key in MERGED_KEYS:
+        if isinstance(base.get(key), SDict) and isinstance(child.get(key), SDict):
+            out[key] = _merge(base[key], child[key])
+    if "reference" in base and "reference" in child:  # (a child's `reference: null` drops the base's)
+        b, c = _model_map(base), _model_map(child)
+        if b is not None and c is not None:
+            out["reference"] = _merge_reference(b, c)
+    out.pop("extends", None)
+    return out
+
+
+def _over(base: SDict, child: SDict) -> SDict:
+    """The child's keys over the base's, positions kept."""
     out = SDict({**base, **child})
     out.pos = child.pos
     out.key_pos = {**base.key_pos, **child.key_pos}
     out.val_pos = {**base.val_pos, **child.val_pos}
-    for key in MERGED_KEYS:
-        if isinstance(base.get(key), SDict) and isinstance(child.get(key), SDict):
-            out[key] = _merge(base[key], child[key])
-    out.pop("extends", None)
+    return out
+
+
+def _model_map(spec: SDict) -> SDict | None:
+    """A spec's `reference` as a mapping: `torchvision.x` is `{model: torchvision.x}`."""
+    ref = spec["reference"]
+    if isinstance(ref, SDict):
+        return ref
+    if not isinstance(ref, str):
+        return None
+    out, at = SDict(model=ref), spec.at("reference")
+    out.pos, out.key_pos, out.val_pos = at, {}, {"model": at} if at else {}
+    return out
+
+
+def _merge_reference(base: SDict, child: SDict) -> SDict:
+    """The child's `reference` over the base's, key by key, and `kwargs` key by key: a family
+    library can hold the common kwargs and each member name its constructor."""
+    out = _over(base, child)
+    if isinstance(base.get("kwargs"), SDict) and isinstance(child.get("kwargs"), SDict):
+        out["kwargs"] = _over(base["kwargs"], child["kwargs"])
     return out
 
 

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import onnx
 
     from archspec.program import Program
+    from archspec.reference import ReferenceSpec
     from archspec.summary import Table
     from archspec.torch_backend import Network
 
@@ -34,6 +35,11 @@ class Model:
     @property
     def input_shape(self) -> tuple[int, ...]:
         return self.graph.nodes[self.graph.input].shape
+
+    @property
+    def reference(self) -> ReferenceSpec | None:
+        """The torchvision/timm model the spec declares it reproduces (its `reference:` key)."""
+        return self.spec.reference
 
     @cached_property
     def _totals(self) -> dict[str, int]:

@@ -24,6 +24,8 @@ from pydantic import (
 
 from archspec import labels as label_sets
 from archspec.errors import Collector, did_you_mean
+from archspec.reference import JSON_SCHEMA as REFERENCE_SCHEMA
+from archspec.reference import ReferenceSpec
 from archspec.source import Pos, SDict, SList
 
 Expr = str  # "$name" or "${expression}", resolved during expansion
@@ -113,6 +115,8 @@ class SpecFile(Strict):
     layers: list[Any] | None = None
     graph: list[Any] | None = None
     outputs: list[OutputDef] = []
+    # the torchvision/timm model this spec reproduces: `torchvision.resnet50` or {model, kwargs}
+    reference: Annotated[ReferenceSpec | None, WithJsonSchema(REFERENCE_SCHEMA)] = None
 
 
 def validate(model: type[BaseModel], raw: Any, pos: Pos | None, errors: Collector,
@@ -170,6 +174,7 @@ def _fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
         ann = getattr(field, "annotation", None)
         if get_origin(ann) is dict and next(keys, None) is not None:  # blocks.<name>
             ann = get_args(ann)[1]
+        ann = next((a for a in get_args(ann) if isinstance(a, type) and issubclass(a, BaseModel)), ann)  # X | None
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             model = ann
         else:

@@ -13,7 +13,8 @@ ort = pytest.importorskip("onnxruntime")
 
 import archspec  # noqa: E402
 from archspec.cli import main  # noqa: E402
-from archspec.torch_backend import REFERENCES, load_state, save_state  # noqa: E402
+from archspec.loader import builtin_names  # noqa: E402
+from archspec.torch_backend import Reference, load_state, save_state  # noqa: E402
 from archspec.weights import WeightsError  # noqa: E402
 
 EVERY_OP = str(Path(__file__).parent / "every_op.yaml")
@@ -66,14 +67,17 @@ def test_load_state_round_trip_and_errors(tmp_path):
 
 
 def test_reference_renames():
-    """DenseNet reads torchvision's old-style checkpoint keys; every other key passes unchanged."""
-    dense = REFERENCES["densenet121"]
+    """torchvision's DenseNets read old-style checkpoint keys; every other key passes unchanged."""
+    dense = Reference("torchvision", "densenet121")
     assert dense.rename("features.denseblock2.denselayer10.norm.2.running_var") == \
         "features.denseblock2.denselayer10.norm2.running_var"
     assert dense.rename("features.denseblock2.denselayer10.conv1.weight") == \
         "features.denseblock2.denselayer10.conv1.weight"
     assert dense.rename("features.transition1.norm.weight") == "features.transition1.norm.weight"
-    assert all(not r.renames for n, r in REFERENCES.items() if not n.startswith("densenet"))
+    assert Reference("torchvision", "DenseNet").renames == dense.renames != ()
+    refs = {n: archspec.load(n).reference for n in builtin_names()}
+    renamed = sorted(n for n, r in refs.items() if r is not None and Reference.of(r).renames)
+    assert renamed == ["densenet121", "densenet161", "densenet169", "densenet201", "densenet264"]
 
 
 def test_verify_cli(tmp_path, capsys):
@@ -92,3 +96,89 @@ def test_verify_cli(tmp_path, capsys):
     assert "weights do not fit the module" in capsys.readouterr().err
 
 
+
+
+RESNET18 = "archspec: 1\nextends: builtin:resnet18.yaml\nname: my_resnet18\n"
+NO_LAST_RELU = RESNET18 + """blocks:
+  basic:  # torchvision's BasicBlock without its last ReLU: the same weights, another function
+    args: {width: int, stride: {type: int, default: 1}, project: {type: bool, default: false}}
+    residual:
+      body:
+        - conv: {out: $width, kernel: 3, stride: $stride, pad: 1, bias: false, name: conv1}
+        - bn: {name: bn1}
+        - relu
+        - conv: {out: $width, kernel: 3, pad: 1, bias: false, name: conv2}
+        - bn: {name: bn2}
+      shortcut:
+        if: $project
+        name: downsample
+        then: [conv: {out: $width, kernel: 1, stride: $stride, bias: false}, bn]
+"""
+SMALL = ["--input", "3x32x32", "--batch", "1"]
+
+
+def _verify_reference(tmp_path: Path, text: str, *extra: str) -> int:
+    path = tmp_path / "spec.yaml"
+    path.write_text(text, encoding="utf-8")
+    return main(["verify", str(path), "--reference", *SMALL, *extra])
+
+
+def test_verify_reference_equal(tmp_path, capsys):
+    assert _verify_reference(tmp_path, RESNET18) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == ("my_resnet18: torch module vs torchvision.resnet18 (eval, BN statistics and affines "
+                      "randomised), tolerance 1e-05 of the output's scale")
+    assert out[1].split()[:3] == ["reference", "logits", "[1,"] and out[1].endswith("ok")
+    assert out[2] == "ok: my_resnet18 computes what torchvision.resnet18 computes, on its weights"
+
+
+def test_verify_reference_mismatch(tmp_path, capsys):
+    """The same state_dict computing another function fails (exit 4), as does a state_dict that is
+    not the reference's."""
+    assert _verify_reference(tmp_path, NO_LAST_RELU) == 4
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].endswith("FAIL") and out[2].startswith("FAILED: the spec's output differs from torchvision.resnet18")
+    assert _verify_reference(tmp_path, RESNET18 + "reference: torchvision.resnet34\n") == 4
+    out = capsys.readouterr().out
+    assert "FAILED: torchvision.resnet34's weights do not load into my_resnet18 strictly" in out
+    assert "unexpected 'layer1.2.conv1.weight'" in out
+
+
+def test_verify_reference_norms_are_randomised():
+    """BN statistics and affines drawn afresh, so a BN that is the identity at its init is not one."""
+    tv = pytest.importorskip("torchvision")
+    from archspec.torch_backend import randomise_norms
+
+    net = tv.models.resnet18()
+    randomise_norms(net, seed=0)
+    bn = net.bn1
+    for t, init in ((bn.running_mean, 0.0), (bn.running_var, 1.0), (bn.weight, 1.0), (bn.bias, 0.0)):
+        assert (t - init).abs().min() > 0 and t.std() > 0.02
+    ln = torch.nn.LayerNorm(8)
+    randomise_norms(ln, seed=0)
+    assert (ln.weight - 1).abs().max() > 0.1 and ln.bias.abs().max() > 0.01
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("", "my_resnet18 declares no reference model: add e.g. `reference: torchvision.resnet50`"),
+    ("reference: torchvision.resnet\n", "torchvision.models has no classification model 'resnet'"),
+    ("reference: torchvision.get_weight\n", "torchvision.models has no classification model 'get_weight'"),
+    ("reference: timm.no_such_net\n", "timm has no model 'no_such_net'"),
+    ("reference: {model: torchvision.resnet18, kwargs: {nope: 1}}\n",
+     "torchvision.resnet18(nope=1) failed: TypeError:"),
+])
+def test_verify_reference_errors(tmp_path, capsys, text: str, message: str):
+    base = "archspec: 1\nname: my_resnet18\ninput: {shape: [3, 8, 8]}\nlayers: [relu]\n" if not text else RESNET18
+    assert _verify_reference(tmp_path, base + text) == 1
+    assert message in capsys.readouterr().err
+
+
+def test_verify_reference_without_its_library(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "timm", None)  # `import timm` raises ImportError
+    assert _verify_reference(tmp_path, RESNET18 + "reference: timm.resnet18\n") == 1
+    assert "archspec: error: timm.resnet18: timm is not installed" in capsys.readouterr().err
+
+
+def test_verify_reference_usage(capsys):
+    assert main(["verify", "resnet18", "--reference", "--weights", "w.npz"]) == 2
+    assert "takes neither --weights nor --mode" in capsys.readouterr().err

@@ -117,4 +117,10 @@ def test_every_builtin_spec_and_library_validates_against_the_json_schema():
     assert len(files) > 20
     for f in files:
         assert [e.message for e in validator.iter_errors(yaml.safe_load(f.read_text()))] == [], f.name
+    # the `reference:` key, in both forms, is part of it (and a bad one is not)
+    refs = [yaml.safe_load(f.read_text()).get("reference") for f in files]
+    assert sum(isinstance(r, str) for r in refs) >= 10 and sum(isinstance(r, dict) for r in refs) >= 2
+    spec = {"archspec": 1, "name": "x", "input": {"shape": [3, 8, 8]}, "layers": ["relu"]}
+    assert validator.is_valid({**spec, "reference": "torchvision.resnet50"})
+    assert not validator.is_valid({**spec, "reference": "subprocess.run"})
     assert not validator.is_valid({"archspec": 1, "name": "x", "layers": ["relu"]})  # no input, no base

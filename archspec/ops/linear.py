@@ -1,13 +1,12 @@
-"""Fully connected layer and flatten."""
+"""Fully connected layer."""
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 from pydantic import Field, PositiveInt
 
-from archspec.ops.base import Arrays, Case, NoParams, Op, OpError, Params, Saved, Shape, fmt, register
+from archspec.ops.base import Arrays, Case, Op, OpError, Params, Saved, Shape, fmt, register
 
 if TYPE_CHECKING:
     import numpy as np
@@ -72,25 +71,3 @@ class Linear(Op[LinearParams]):
         y = ins[0] @ w["weight"].T
         return y + w["bias"] if "bias" in w else y
 
-
-@register
-class Flatten(Op[NoParams]):
-    """Flatten: [N, C, H, W] -> [N, C*H*W]."""
-
-    onnx_op = "Flatten"  # axis 1 by default
-    name = "flatten"
-    Params = NoParams
-    cases = (Case("image"), Case("flat", inputs=((5,),)))
-
-    def shape(self, p: NoParams, ins: list[Shape]) -> Shape:
-        return (math.prod(ins[0]),)
-
-    def torch(self, node: NodeView) -> TorchLowering:
-        import torch
-
-        from archspec.lowering import Call
-
-        return Call(torch.flatten, {"start_dim": 1})
-
-    def reference(self, node: NodeView, ins: list[np.ndarray], w: Arrays) -> np.ndarray:
-        return ins[0].reshape(ins[0].shape[0], -1)

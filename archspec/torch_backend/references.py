@@ -1,9 +1,14 @@
-"""The outside models the built-in specs reproduce, and how their state_dict keys map onto ours.
+"""The outside model a spec declares it reproduces (its `reference:` key), built and renamed.
 
-One row per spec: the reference's constructor and the renames from its keys to the spec's IR
-paths, as (regex, replacement) pairs applied in order. Empty renames: the keys are identical (the
-zoo specs are written so). The DenseNet rename reads torchvision's old-style checkpoint keys
+A spec's `reference:` (archspec/reference.py, checked without torch) names a torchvision or timm
+constructor; here it is built, randomly initialised and never from downloaded weights, looked up
+by name only: an attribute of `torchvision.models` that is a registered classification builder
+or an nn.Module class, or a model name `timm.create_model` knows.
+
+Key renames are a property of the reference's checkpoints, not of a spec, so they are keyed here
+by the constructors they apply to: torchvision's DenseNets read old-style checkpoint keys
 (`denselayer1.norm.1.weight`), as torchvision's own loader does; new-style keys pass unchanged.
+Every other reference's keys are the spec's paths (the zoo specs are written so).
 """
 
 from __future__ import annotations
@@ -13,8 +18,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from archspec.errors import UserError
+from archspec.reference import ReferenceSpec, check_kwargs, split_model
+
 OLD_DENSENET = (r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var))$",
                 r"\1\2")
+# (constructors, as a regex over `library.builder`; renames applied in order to each key)
+RENAMES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    (r"torchvision\.(densenet\d+|DenseNet)", (OLD_DENSENET,)),
+)
+
+
+class ReferenceUnavailable(UserError):
+    """The reference cannot be built here: its library is missing, it has no such model, or the
+    constructor refused the kwargs."""
 
 
 @dataclass(frozen=True)
@@ -22,17 +39,31 @@ class Reference:
     library: str  # "torchvision" or "timm"
     builder: str  # torchvision.models.<builder>(**kwargs) or timm.create_model(<builder>, **kwargs)
     kwargs: Mapping[str, Any] = field(default_factory=dict)
-    renames: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:  # the same rules as the spec key, for a Reference made in code
+        split_model(self.model)
+        check_kwargs(dict(self.kwargs))
+
+    @classmethod
+    def of(cls, spec: ReferenceSpec) -> Reference:
+        return cls(spec.library, spec.builder, spec.kwargs)
+
+    @property
+    def model(self) -> str:
+        return f"{self.library}.{self.builder}"
+
+    @property
+    def renames(self) -> tuple[tuple[str, str], ...]:
+        return next((r for pattern, r in RENAMES if re.fullmatch(pattern, self.model)), ())
 
     def build(self) -> Any:
         """The reference model, randomly initialised (never downloads weights)."""
-        if self.library == "timm":
-            import timm
-
-            return timm.create_model(self.builder, pretrained=False, **self.kwargs)
-        import torchvision.models
-
-        return getattr(torchvision.models, self.builder)(**self.kwargs)
+        build = _timm if self.library == "timm" else _torchvision
+        try:
+            return build(self.builder, self.kwargs)
+        except (TypeError, ValueError, KeyError, AssertionError) as e:  # the constructor's own checks
+            args = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
+            raise ReferenceUnavailable(f"{self.model}({args}) failed: {type(e).__name__}: {e}") from None
 
     def rename(self, key: str) -> str:
         for pattern, repl in self.renames:
@@ -40,17 +71,49 @@ class Reference:
         return key
 
 
-_DENSE = (OLD_DENSENET,)
-REFERENCES: dict[str, Reference] = {
-    "alexnet": Reference("torchvision", "alexnet"),
-    # init_weights=True is torchvision's behaviour for weights=None, said explicitly (no warning)
-    "googlenet": Reference("torchvision", "googlenet", {"aux_logits": True, "init_weights": True}),
-    **{f"resnet{d}": Reference("torchvision", f"resnet{d}") for d in (18, 34, 50, 101, 152)},
-    **{f"densenet{d}": Reference("torchvision", f"densenet{d}", renames=_DENSE) for d in (121, 169, 201, 161)},
-    "densenet264": Reference("torchvision", "DenseNet", {"growth_rate": 32, "block_config": (6, 12, 64, 48),
-                                                         "num_init_features": 64}, renames=_DENSE),
-    "inception_resnet_v2": Reference("timm", "inception_resnet_v2"),
-    # mobile CNNs (issue 14)
-    **{n: Reference("torchvision", n) for n in ("mobilenet_v2", "mnasnet0_5", "mnasnet0_75", "mnasnet1_0",
-                                               "mnasnet1_3")},
-}
+def _torchvision(builder: str, kwargs: Mapping[str, Any]) -> Any:
+    try:
+        import torchvision.models as tvm
+    except ImportError as e:
+        raise ReferenceUnavailable(f"torchvision.{builder}: torchvision is not installed ({e})") from None
+    from torch import nn
+
+    ctor = getattr(tvm, builder, None)
+    is_module = isinstance(ctor, type) and issubclass(ctor, nn.Module)
+    if ctor is None or not (is_module or builder in tvm.list_models(module=tvm)):
+        raise ReferenceUnavailable(f"torchvision.models has no classification model '{builder}' "
+                                   f"(torchvision.models.list_models() lists them)")
+    return ctor(**kwargs)
+
+
+def _timm(builder: str, kwargs: Mapping[str, Any]) -> Any:
+    try:
+        import timm
+    except ImportError as e:
+        raise ReferenceUnavailable(f"timm.{builder}: timm is not installed ({e})") from None
+    if not timm.is_model(builder.partition(".")[0]):
+        raise ReferenceUnavailable(f"timm has no model '{builder}' (timm.list_models() lists them)")
+    return timm.create_model(builder, pretrained=False, **kwargs)
+
+
+def randomise_norms(module: Any, seed: int) -> None:
+    """Random BN running statistics and affines, and random LayerNorm/GroupNorm affines, drawn
+    under `seed`: at their initial values (mean 0, var 1, weight 1, bias 0) a norm is close to
+    the identity, and a comparison could not see a norm misplaced, mis-parametrised or folded
+    wrongly."""
+    import torch
+    from torch import nn
+
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in module.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats:
+                n = m.num_features
+                assert m.running_mean is not None and m.running_var is not None  # tracked
+                m.running_mean.copy_(torch.randn(n, generator=g) * 0.1)
+                m.running_var.copy_(torch.rand(n, generator=g) + 0.5)
+            if isinstance(m, nn.modules.batchnorm._BatchNorm | nn.LayerNorm | nn.GroupNorm):
+                if getattr(m, "weight", None) is not None:
+                    m.weight.copy_(torch.rand(m.weight.shape, generator=g) + 0.5)
+                if getattr(m, "bias", None) is not None:
+                    m.bias.copy_(torch.randn(m.bias.shape, generator=g) * 0.1)

@@ -14,7 +14,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from archspec.torch_backend.references import REFERENCES, Reference
+from archspec.reference import ReferenceSpec
+from archspec.torch_backend.references import Reference
 from archspec.weights import TORCH_SUFFIXES, WeightsError, check_fit, load_weights, save_weights
 
 StateLike = Mapping[str, Any] | str | Path
@@ -61,18 +62,18 @@ def load_state(module: nn.Module, source: StateLike) -> nn.Module:
     return module
 
 
-def reference(spec: str) -> Reference:
-    if spec not in REFERENCES:
-        raise KeyError(f"no reference model for '{spec}' (known: {', '.join(sorted(REFERENCES))})")
-    return REFERENCES[spec]
-
-
-def import_reference(module: nn.Module, spec: str, source: nn.Module | StateLike) -> nn.Module:
+def import_reference(module: nn.Module, reference: Reference | ReferenceSpec,
+                     source: nn.Module | StateLike) -> nn.Module:
     """Load a reference model's weights (the model, its state_dict, or a checkpoint file) into the
-    archspec module of built-in `spec`, renaming keys by the spec's row in REFERENCES."""
-    ref = reference(spec)
+    archspec module, strictly, renaming keys as the reference's checkpoints need (references.py).
+    `reference` is a spec's: `archspec.load(spec).reference`."""
+    if isinstance(reference, ReferenceSpec):
+        reference = Reference.of(reference)
+    if not isinstance(reference, Reference):
+        raise TypeError(f"import_reference takes a spec's reference (archspec.load(spec).reference), "
+                        f"not {type(reference).__name__}")
     if isinstance(source, nn.Module):
         source = source.state_dict()
     elif isinstance(source, str | Path):
         source = load_weights(source)
-    return load_state(module, {ref.rename(k): v for k, v in source.items()})
+    return load_state(module, {reference.rename(k): v for k, v in source.items()})

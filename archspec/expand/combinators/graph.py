@@ -6,6 +6,7 @@ from typing import Any
 
 from archspec.errors import did_you_mean
 from archspec.expand.combinators.base import ENTRY, Combinator, Context, SchemaBuilder, register
+from archspec.expand.combinators.split import is_split, split_parts
 from archspec.expand.scope import ITEM_KEYS, Scope, Value
 from archspec.ops.base import REGISTRY
 from archspec.source import Pos, SDict, SList
@@ -32,10 +33,20 @@ class GraphForm(Combinator):
         if order is None:
             return None
         values: dict[str, Value] = dict.fromkeys(inputs, x)
+        parts: dict[str, dict[str, Value]] = {}  # split entries' outputs, by part
         for name in order:
             e, epos, srcs = entries[name]
-            values[name] = _entry(ctx, name, e, epos, scope, [values[s] for s in srcs])
-        return values[next(reversed(entries))]
+            ins = [_source(ctx, s, e, scope, name, values, parts) for s in srcs]
+            if is_split(e):
+                parts[name] = _split(ctx, name, e, epos, scope, ins) or {}
+                values[name] = None
+            else:
+                values[name] = _entry(ctx, name, e, epos, scope, ins)
+        last = next(reversed(entries))
+        if parts.get(last):
+            ctx.error(f"the graph ends with split '{last}', which has several outputs", entries[last][1], scope,
+                      "end the graph with an entry that reads them, e.g. a concat")
+        return values[last]
 
     def schema(self, js: SchemaBuilder) -> dict[str, Any]:
         return {"type": "array", "items": ENTRY}
@@ -57,6 +68,40 @@ def _entries(ctx: Context, val: SList, scope: Scope) -> Entries | None:
         entries[name] = (e, epos, [src] if isinstance(src, str) else list(src))
         prev = name
     return entries
+
+
+def _source(ctx: Context, src: str, e: SDict, scope: Scope, name: str, values: dict[str, Value],
+            parts: dict[str, dict[str, Value]]) -> Value:
+    """The value `from` names: an entry, the input, or a part of a split (`split.part`)."""
+    head, _, part = src.partition(".")
+    if src in values and head not in parts:
+        return values[src]
+    if head not in parts:  # a part of an entry that is no split: _toposort lets it through
+        ctx.error(f"'from' names '{src}', but '{head}' is no split with parts", _from_pos(e), scope,
+                  path=scope.prefix + name)
+        return None
+    outs = parts[head]
+    if not part and outs:
+        ctx.error(f"'from' names split '{head}', which has several outputs", _from_pos(e), scope,
+                  f"name one: {', '.join(f'{head}.{k}' for k in outs)}", path=scope.prefix + name)
+        return None
+    if outs and part not in outs:
+        ctx.error(f"split '{head}' has no output '{part}'", _from_pos(e), scope,
+                  did_you_mean(part, list(outs)), path=scope.prefix + name)
+        return None
+    return outs.get(part)
+
+
+def _from_pos(e: SDict) -> Pos | None:
+    return e.at("from") if "from" in e else e.pos
+
+
+def _split(ctx: Context, name: str, e: SDict, epos: Pos | None, scope: Scope,
+           ins: list[Value]) -> dict[str, Value] | None:
+    if len(ins) != 1:
+        ctx.error(f"'split' takes one input, got {len(ins)}", _from_pos(e), scope, path=scope.prefix + name)
+        return None
+    return split_parts(ctx, e["split"], e.at("split"), scope, ins[0], scope.prefix + name)
 
 
 def _entry(ctx: Context, name: str, e: SDict, epos: Pos | None, scope: Scope, ins: list[Value]) -> Value:
@@ -94,6 +139,8 @@ def _toposort(ctx: Context, entries: Entries, inputs: set[str], scope: Scope) ->
         for s in srcs:
             if s in inputs:
                 continue
+            if s not in entries and s.partition(".")[0] in entries:  # a split's part: `split.part`
+                s = s.partition(".")[0]
             if s not in entries:
                 ctx.error(f"'from' names no entry: '{s}'", e.at("from") if "from" in e else epos, scope,
                           did_you_mean(s, [*entries, *inputs]), path=scope.prefix + n)
