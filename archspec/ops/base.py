@@ -192,6 +192,21 @@ def need_image(ins: list[Shape], what: str) -> tuple[int, int, int]:
     return c, h, w
 
 
+def broadcast(ins: list[Shape]) -> Shape | None:
+    """numpy's broadcast of per-sample shapes of one rank (an axis of size 1 stretches), or None
+    where they do not broadcast. Ranks must agree: with the batch axis in front, numpy would align
+    a [C] against the W of a [C,H,W], which is never what a spec means."""
+    if len({len(s) for s in ins}) != 1:
+        return None
+    out = []
+    for dims in zip(*ins):
+        sizes = {d for d in dims if d != 1}
+        if len(sizes) > 1:
+            return None
+        out.append(sizes.pop() if sizes else 1)
+    return tuple(out)
+
+
 def num(x: float) -> str:
     """A float as written: to float32's 7 digits, so `${0.1 * 3}` shows as 0.3, not 0.30000000000000004."""
     return repr(float(f"{x:.7g}")) if isinstance(x, float) else str(x)
