@@ -118,3 +118,11 @@ class LayerNorm2d(nn.LayerNorm):
         x = x.permute(0, 2, 3, 1)
         x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
         return x.permute(0, 3, 1, 2)
+
+
+class ChannelLinear(nn.Linear):
+    """nn.Linear on the channel axis of an NCHW tensor, at each position: ConvNeXt's
+    Permute -> Linear -> Permute, with nn.Linear's params and initialisation."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x.permute(0, 2, 3, 1), self.weight, self.bias).permute(0, 3, 1, 2)
