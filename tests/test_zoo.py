@@ -12,6 +12,7 @@ import pytest
 
 import archspec
 from archspec.loader import BUILTIN_DIR, builtin_names
+from archspec.ops.base import state_key
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -123,7 +124,7 @@ def _reference_state(build) -> dict[str, tuple[int, ...]]:
 
 
 def _spec_state(g, train: bool = True) -> dict[str, tuple[int, ...]]:
-    return {f"{n.name}.{local}": shape for n in g.nodes.values() if train or not n.train_only
+    return {state_key(n.name, local): shape for n in g.nodes.values() if train or not n.train_only
             for local, shape in (n.weights | n.buffers).items()}
 
 

@@ -168,6 +168,13 @@ def missing_hooks(op: Op[Any]) -> list[str]:
 # ---- helpers shared by ops -------------------------------------------------------------
 
 
+def state_key(node: str, local: str) -> str:
+    """The state_dict key (and ONNX initializer name) of a node's weight or buffer: `<path>.<local>`.
+    A weight whose local name is empty is keyed by the node's path itself: a bare nn.Parameter of
+    the enclosing scope's module, not a submodule's (torchvision's CNBlock `features.1.0.layer_scale`)."""
+    return f"{node}.{local}" if local else node
+
+
 def pair(v: int | list[int] | tuple[int, ...]) -> tuple[int, int]:
     """An int or [h, w] as (h, w)."""
     if isinstance(v, int):
