@@ -50,4 +50,5 @@ REFERENCES: dict[str, Reference] = {
     "densenet264": Reference("torchvision", "DenseNet", {"growth_rate": 32, "block_config": (6, 12, 64, 48),
                                                          "num_init_features": 64}, renames=_DENSE),
     "inception_resnet_v2": Reference("timm", "inception_resnet_v2"),
+    **{f"convnext_{s}": Reference("torchvision", f"convnext_{s}") for s in ("tiny", "small", "base", "large")},
 }
