@@ -46,3 +46,23 @@ def test_deploy_removes_it_train_keeps_it():
     assert [n.op_type for n in deploy.graph.node] == ["Conv", "Add"]
     assert [(n.name, n.op_type) for n in train.graph.node][:2] == [("conv", "Conv"), ("sd", "Identity")]
     assert train.graph.node[2].op_type == "Add"
+
+
+@pytest.mark.slow
+def test_convnext_tiny_train_mode_equals_torchvision():
+    """Every block's drop path draws in torchvision's order, at its p (0.1 * k / 17): the train-mode
+    outputs are equal under one seed (at 64x64, to stay fast)."""
+    from torchvision.models import convnext_tiny
+
+    from archspec.torch_backend import import_reference
+
+    net = archspec.load("convnext_tiny").to_torch(seed=0).train()
+    ref = convnext_tiny().train()
+    import_reference(net, "convnext_tiny", ref)
+    ps = [m.p for m in net.modules() if type(m).__name__ == "StochasticDepth"]
+    assert ps == [m.stochastic_depth.p for m in ref.modules() if type(m).__name__ == "CNBlock"]
+    x = torch.randn(4, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    torch.manual_seed(5)
+    want = ref(x)
+    torch.manual_seed(5)
+    assert torch.equal(net(x), want)
