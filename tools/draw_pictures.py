@@ -1,5 +1,5 @@
-"""Draw the pictures of the README and docs/zoo.md from the specs: LeNet-5, an Inception module and a
-dense block, as SVG and PNG in docs/img/. Needs Graphviz's `dot`.
+"""Draw the pictures of the README and docs/zoo.md from the specs: LeNet-5, an Inception module, a
+dense block and a ConvNeXt block, as SVG and PNG in docs/img/. Needs Graphviz's `dot`.
 
     python tools/draw_pictures.py [--out docs/img]
 
@@ -25,6 +25,7 @@ PICTURES = {
     "lenet5": ("lenet5", None, None, "TB"),
     "inception_module": ("googlenet", "inception3a", None, "TB"),
     "dense_block": ("densenet121", "denseblock1", 1, "TB"),
+    "convnext_block": ("convnext_tiny", "features.1.0", None, "TB"),
 }
 
 

@@ -114,6 +114,10 @@ def render() -> str:
         "| ![LeNet-5](img/lenet5.svg) | ![inception3a](img/inception_module.svg) "
         "| ![denseblock1](img/dense_block.svg) |",
         "",
+        "| ConvNeXt-T block `features.1.0` (layer scale, drop path) |",
+        "| --- |",
+        "| ![ConvNeXt block](img/convnext_block.svg) |",
+        "",
     ]
     return "\n".join(out)
 
