@@ -57,12 +57,24 @@ class Call:
     fold: bool = False
 
 
+@dataclass(frozen=True, eq=False)
+class Weighted:
+    """A function of a parameter the node owns and of its inputs, `fn(param, *inputs)`, the
+    parameter a bare nn.Parameter at the node's own path (its state_dict key is the path: the
+    node's weight with the empty local name, see ops.base.state_key), not a submodule's:
+    torchvision's CNBlock keeps `layer_scale` on the block module itself. `value`: its initial
+    tensor."""
+
+    fn: Callable[..., Any]
+    value: Any  # a torch.Tensor (lowering.py imports no torch)
+
+
 @dataclass(frozen=True)
 class Placeholder:
     """The graph's input (op `input`): a torch backend makes it an argument of forward."""
 
 
-TorchLowering: TypeAlias = "nn.Module | Call | Placeholder"
+TorchLowering: TypeAlias = "nn.Module | Call | Weighted | Placeholder"
 
 
 class OnnxBuilder(Protocol):

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from archspec.errors import UserError
+from archspec.ops.base import state_key
 from archspec.parallel import Array, Deferred, pmap
 
 if TYPE_CHECKING:
@@ -65,21 +66,21 @@ def init_weights(graph: Graph, seed: int = 0, nodes: Iterable[Node] | None = Non
         return n.impl.init(n, node_rng(seed, n.name))
 
     if not defer:
-        return {f"{n.name}.{k}": v for n, arrays in zip(todo, pmap(draw, todo)) for k, v in arrays.items()}
+        return {state_key(n.name, k): v for n, arrays in zip(todo, pmap(draw, todo)) for k, v in arrays.items()}
     out: dict[str, Array] = {}
     for n in todo:
         shapes = n.weights | n.buffers  # every weight and buffer is float32 (4 bytes)
         if 4 * sum(math.prod(s) for s in shapes.values()) < DEFER_BYTES:
-            out |= {f"{n.name}.{k}": v for k, v in draw(n).items()}
+            out |= {state_key(n.name, k): v for k, v in draw(n).items()}
         else:
             drawn = Deferred.submit(functools.partial(draw, n), shapes, np.float32)
-            out |= {f"{n.name}.{k}": v for k, v in drawn.items()}
+            out |= {state_key(n.name, k): v for k, v in drawn.items()}
     return out
 
 
 def expected(nodes: Iterable[Node]) -> dict[str, tuple[int, ...]]:
     """state_dict key -> shape of every weight and buffer of `nodes`."""
-    return {f"{n.name}.{k}": tuple(s) for n in nodes for k, s in (n.weights | n.buffers).items()}
+    return {state_key(n.name, k): tuple(s) for n in nodes for k, s in (n.weights | n.buffers).items()}
 
 
 def check_weights(graph: Graph, weights: Mapping[str, Any], nodes: Iterable[Node]) -> dict[str, Array]:

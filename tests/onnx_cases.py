@@ -12,6 +12,7 @@ import onnxruntime as ort
 import archspec
 from archspec.ir import Graph
 from archspec.loader import builtin_names
+from archspec.ops.base import state_key
 
 EVERY_OP = Path(__file__).parent / "every_op.yaml"  # every op, and the lowering paths that differ
 
@@ -44,7 +45,7 @@ def evaluate(graph: Graph, weights: dict[str, np.ndarray], x: np.ndarray) -> dic
     node gets `x` as its one input."""
     vals: dict[str, np.ndarray] = {}
     for n in graph.nodes.values():
-        w = {k: np.asarray(weights[f"{n.name}.{k}"], np.float64) for k in (*n.weights, *n.buffers)}
+        w = {k: np.asarray(weights[state_key(n.name, k)], np.float64) for k in (*n.weights, *n.buffers)}
         ins = [vals[i] for i in n.inputs] if n.inputs else [x.astype(np.float64)]
         vals[n.name] = n.impl.reference(n, ins, w)
     return vals

@@ -15,6 +15,7 @@ torch = pytest.importorskip("torch")
 
 import archspec  # noqa: E402
 from archspec.ops import REGISTRY  # noqa: E402
+from archspec.ops.base import state_key  # noqa: E402
 from archspec.torch_backend import LoweringError, Network  # noqa: E402
 from archspec.torch_backend.build import IR_NODE  # noqa: E402
 
@@ -52,10 +53,10 @@ def test_runtime_shapes_are_the_ir_shapes(model, net):
 
 
 def test_state_dict_keys_are_ir_paths(model, net):
-    want = {f"{n.name}.{k}": s for n in model.graph.nodes.values() for k, s in (n.weights | n.buffers).items()}
+    want = {state_key(n.name, k): s for n in model.graph.nodes.values() for k, s in (n.weights | n.buffers).items()}
     got = {k: tuple(v.shape) for k, v in net.state_dict().items() if not k.endswith("num_batches_tracked")}
     assert got == want
-    assert {k for k, _ in net.named_parameters()} == {f"{n.name}.{k}" for n in model.graph.nodes.values()
+    assert {k for k, _ in net.named_parameters()} == {state_key(n.name, k) for n in model.graph.nodes.values()
                                                       for k in n.weights}
     from_weights = sum(math.prod(s) for n in model.graph.nodes.values() for s in n.weights.values())
     assert sum(p.numel() for p in net.parameters()) == model.train_params == from_weights

@@ -14,6 +14,7 @@ import archspec
 from archspec.expand import validate_spec
 from archspec.loader import BUILTIN_DIR, builtin_names, find_spec, read
 from archspec.reference import ReferenceSpec
+from archspec.ops.base import state_key
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -174,7 +175,7 @@ def _reference_state(build) -> dict[str, tuple[int, ...]]:
 
 
 def _spec_state(g, train: bool = True) -> dict[str, tuple[int, ...]]:
-    return {f"{n.name}.{local}": shape for n in g.nodes.values() if train or not n.train_only
+    return {state_key(n.name, local): shape for n in g.nodes.values() if train or not n.train_only
             for local, shape in (n.weights | n.buffers).items()}
 
 

@@ -1,5 +1,5 @@
-"""Draw the pictures of the README and docs/zoo.md from the specs: LeNet-5, an Inception module and a
-dense block, as SVG and PNG in docs/img/. Needs Graphviz's `dot`.
+"""Draw the pictures of the README and docs/zoo.md from the specs: LeNet-5, an Inception module, a
+dense block and a ConvNeXt block, as SVG and PNG in docs/img/. Needs Graphviz's `dot`.
 
     python tools/draw_pictures.py [--out docs/img]
 
@@ -26,6 +26,7 @@ PICTURES = {
     "inception_module": ("googlenet", "inception3a", None, "TB"),
     "dense_block": ("densenet121", "denseblock1", 1, "TB"),
     "inverted_residual": ("mobilenet_v2", "features.3", None, "TB"),  # 24 -> 144 -> 24, with its shortcut
+    "convnext_block": ("convnext_tiny", "features.1.0", None, "TB"),
 }
 
 

@@ -118,6 +118,10 @@ def render() -> str:
         "| --- |",
         "| ![inverted residual](img/inverted_residual.svg) |",
         "",
+        "| ConvNeXt-T block `features.1.0` (layer scale, drop path) |",
+        "| --- |",
+        "| ![ConvNeXt block](img/convnext_block.svg) |",
+        "",
     ]
     return "\n".join(out)
 

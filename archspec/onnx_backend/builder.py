@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from archspec.onnx_backend import proto
+from archspec.ops.base import state_key
 from archspec.parallel import Array
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ class Builder:
 
     def param(self, node: NodeView, local: str) -> str:
         """The initializer of a weight or buffer the node owns, named by its state_dict key."""
-        name = f"{node.name}.{local}"
+        name = state_key(node.name, local)
         if name not in self.inits:
             self._claim(name)
             self.inits[name] = self.weights[name]

@@ -79,15 +79,18 @@ class Compiled:
 
 
 def value_names(graph: Graph) -> tuple[dict[str, str], list[tuple[str, str]]]:
-    """The ONNX value of each IR node: its path, except that an output's node writes the output's
+    """The ONNX value of each IR node: its path (`<path>/value` where the path names the node's
+    parameter: ops.base.state_key), except that an output's node writes the output's
     name (`fc` writes `logits`). An output that cannot rename its node's value (the input, or a
     node another output named already) reads it through an Identity: returned as (output, node)."""
-    values = {name: name for name in graph.nodes}
+    # a node whose parameter is keyed by its path (layer_scale) leaves the path to the initializer
+    values = {name: f"{name}/value" if "" in n.weights else name for name, n in graph.nodes.items()}
+    own = dict(values)
     identities = []
     for o in graph.outputs:
         if o.name in graph.nodes and o.name != o.node:
             raise CompileError(f"output '{o.name}' has the name of node '{o.name}'; rename one of them")
-        if o.node != graph.input and values[o.node] == o.node:
+        if o.node != graph.input and values[o.node] == own[o.node]:
             values[o.node] = o.name
         elif values[o.node] != o.name:
             identities.append((o.name, o.node))

@@ -85,3 +85,44 @@ class ELU(nn.Module):
 
     def extra_repr(self) -> str:
         return "a=(1,), trainable"
+
+
+class StochasticDepth(nn.Module):
+    """torchvision.ops.StochasticDepth without importing torchvision: in training, zero the whole
+    sample (mode row) or the whole batch (mode batch) with probability p and scale the rest by
+    1/(1-p); the identity in eval. The same draw as torchvision's (one bernoulli_ of that size)."""
+
+    def __init__(self, p: float, mode: str):
+        super().__init__()
+        self.p, self.mode = p, mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        keep = 1.0 - self.p
+        size = [x.shape[0]] + [1] * (x.ndim - 1) if self.mode == "row" else [1] * x.ndim
+        noise = torch.empty(size, dtype=x.dtype, device=x.device).bernoulli_(keep)
+        if keep > 0.0:
+            noise.div_(keep)
+        return x * noise
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, mode={self.mode}"
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """torchvision's LayerNorm2d (ConvNeXt): a LayerNorm over the channels of an NCHW tensor, at
+    each position; nn.LayerNorm's params (weight, bias of shape (C,)) and initialisation."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.permute(0, 2, 3, 1)
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+
+class ChannelLinear(nn.Linear):
+    """nn.Linear on the channel axis of an NCHW tensor, at each position: ConvNeXt's
+    Permute -> Linear -> Permute, with nn.Linear's params and initialisation."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x.permute(0, 2, 3, 1), self.weight, self.bias).permute(0, 3, 1, 2)

@@ -168,6 +168,13 @@ def missing_hooks(op: Op[Any]) -> list[str]:
 # ---- helpers shared by ops -------------------------------------------------------------
 
 
+def state_key(node: str, local: str) -> str:
+    """The state_dict key (and ONNX initializer name) of a node's weight or buffer: `<path>.<local>`.
+    A weight whose local name is empty is keyed by the node's path itself: a bare nn.Parameter of
+    the enclosing scope's module, not a submodule's (torchvision's CNBlock `features.1.0.layer_scale`)."""
+    return f"{node}.{local}" if local else node
+
+
 def pair(v: int | list[int] | tuple[int, ...]) -> tuple[int, int]:
     """An int or [h, w] as (h, w)."""
     if isinstance(v, int):
@@ -190,6 +197,21 @@ def need_image(ins: list[Shape], what: str) -> tuple[int, int, int]:
                       "flatten only after the last spatial op")
     c, h, w = ins[0]
     return c, h, w
+
+
+def broadcast(ins: list[Shape]) -> Shape | None:
+    """numpy's broadcast of per-sample shapes of one rank (an axis of size 1 stretches), or None
+    where they do not broadcast. Ranks must agree: with the batch axis in front, numpy would align
+    a [C] against the W of a [C,H,W], which is never what a spec means."""
+    if len({len(s) for s in ins}) != 1:
+        return None
+    out = []
+    for dims in zip(*ins):
+        sizes = {d for d in dims if d != 1}
+        if len(sizes) > 1:
+            return None
+        out.append(sizes.pop() if sizes else 1)
+    return tuple(out)
 
 
 def num(x: float) -> str:

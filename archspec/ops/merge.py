@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pydantic import PositiveInt
 
-from archspec.ops.base import Arrays, Case, NoParams, Op, OpError, Params, Shape, fmt, need_image, num, register
+from archspec.ops.base import (
+    Arrays,
+    Case,
+    NoParams,
+    Op,
+    OpError,
+    Params,
+    Shape,
+    broadcast,
+    fmt,
+    need_image,
+    num,
+    register,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -16,13 +30,30 @@ if TYPE_CHECKING:
 
 
 def add_into(a: T.Tensor, b: T.Tensor) -> T.Tensor:
-    """b += a, in place: a residual add into the body's output (torchvision's `out += identity`)."""
-    return b.add_(a)
+    """b += a, in place: a residual add into the body's output (torchvision's `out += identity`);
+    a + b where b is the smaller side of a broadcast (the lowering sees no input shapes)."""
+    if all(x in (1, y) for x, y in zip(a.shape, b.shape)):
+        return b.add_(a)
+    return a + b
+
+
+def check_broadcast(what: str, ins: list[Shape], hint: Callable[[Shape, Shape], str]) -> Shape:
+    """The inputs' broadcast shape (base.broadcast); else an OpError naming the first pair that
+    does not broadcast."""
+    out = broadcast(ins)
+    if out is not None:
+        return out
+    for i, a in enumerate(ins):
+        for other in ins[i + 1:]:
+            if broadcast([a, other]) is None:
+                raise OpError(f"cannot {what} {fmt(a)} and {fmt(other)}", hint(a, other))
+    raise AssertionError("shapes that broadcast pairwise broadcast together")  # pragma: no cover
 
 
 @register
 class Add(Op[NoParams]):
-    """Elementwise sum of two or more tensors of the same shape."""
+    """Elementwise sum of two or more tensors, with numpy broadcasting over per-sample shapes of
+    one rank (an axis of size 1 stretches: [C,H,W] + [C,1,1])."""
 
     name = "add"
     family = "merge"
@@ -31,16 +62,14 @@ class Add(Op[NoParams]):
     arity = None
     Params = NoParams
     cases = (Case("two", inputs=((3, 4, 5),) * 2), Case("three", inputs=((3, 4, 5),) * 3),
-             Case("flat", inputs=((6,),) * 2))
+             Case("flat", inputs=((6,),) * 2), Case("broadcast", inputs=((3, 4, 5), (3, 1, 1))),
+             Case("broadcast_three", inputs=((3, 4, 5), (1, 4, 5), (3, 1, 1))))
 
     def onnx(self, node: NodeView, b: OnnxBuilder) -> None:
         b.op("Add" if len(node.inputs) == 2 else "Sum", b.inputs(node), node)
 
     def shape(self, p: NoParams, ins: list[Shape]) -> Shape:
-        for other in ins[1:]:
-            if other != ins[0]:
-                raise OpError(f"cannot add {fmt(ins[0])} and {fmt(other)}", _add_hint(ins[0], other))
-        return ins[0]
+        return check_broadcast("add", ins, _add_hint)
 
     def torch(self, node: NodeView) -> TorchLowering:
         import operator
@@ -60,11 +89,21 @@ class Add(Op[NoParams]):
 
 
 def _add_hint(a: Shape, b: Shape) -> str:
+    if len(a) != len(b):
+        return rank_hint(a, b)
     if len(a) == len(b) == 3 and a[0] != b[0] and a[1:] == b[1:]:
         return f"the channels differ ({a[0]} vs {b[0]}): project one side with a 1x1 conv"
     if len(a) == len(b) == 3 and a[1:] != b[1:]:
         return "the spatial sizes differ: give the shortcut the same stride as the body"
     return ""
+
+
+def rank_hint(a: Shape, b: Shape) -> str:
+    """Why inputs of different ranks do not broadcast, and the fix."""
+    small, big = sorted((a, b), key=len)
+    want = fmt((*small, *(1,) * (len(big) - len(small))))
+    return (f"broadcasting needs one rank: reshape the {fmt(small)} side to {want} "
+            "(archspec does not align ranks as numpy does, since the batch axis comes first)")
 
 
 class ConcatParams(Params):

@@ -2,7 +2,8 @@
 
 Each op lowers itself (`Op.torch(node)`): to an nn.Module, placed at the node's IR path so
 its state_dict keys are f"{node.name}.{local}", or to a `Call` of a function for ops without
-state (relu, add, concat), which keeps the generated code short and readable.
+state (relu, add, concat), which keeps the generated code short and readable, or to a `Weighted`
+function of one bare parameter placed at the node's path itself (layer_scale).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import torch
 from torch import fx, nn
 
 from archspec.ir import Graph, Node
-from archspec.lowering import Call, Placeholder
+from archspec.lowering import Call, Placeholder, Weighted
 from archspec.torch_backend.network import OUTPUTS, TRAIN_ONLY, Network
 
 IR_NODE = "archspec_node"  # fx node meta: the IR node it computes (for a folded add, its last step)
@@ -26,13 +27,13 @@ class LoweringError(TypeError):
     """An op has no torch lowering, or returned something that is neither a Module nor a Call."""
 
 
-def lower(node: Node) -> nn.Module | Call | Placeholder:
+def lower(node: Node) -> nn.Module | Call | Weighted | Placeholder:
     try:
         out = node.impl.torch(node)
     except NotImplementedError:
         raise LoweringError(f"{node.name}: op '{node.op}' has no torch lowering (add a `torch` method "
                             f"to its class in archspec/ops)") from None
-    if not isinstance(out, nn.Module | Call | Placeholder):
+    if not isinstance(out, nn.Module | Call | Weighted | Placeholder):
         raise LoweringError(f"{node.name}: {type(node.impl).__name__}.torch returned {type(out).__name__}")
     return out
 
@@ -43,7 +44,8 @@ def build(graph: Graph, seed: int | None = None) -> Network:
     with _seeded(seed):
         lowered = {n.name: lower(n) for n in graph.nodes.values()}
     _in_place(graph, lowered)
-    modules = {k: v for k, v in lowered.items() if isinstance(v, nn.Module)}
+    modules: dict[str, nn.Module | nn.Parameter] = {k: v for k, v in lowered.items() if isinstance(v, nn.Module)}
+    modules |= {k: nn.Parameter(v.value) for k, v in lowered.items() if isinstance(v, Weighted)}
     fxg = fx.Graph()
     env: dict[str, fx.Node] = {}
     for n in schedule(graph):
@@ -55,7 +57,7 @@ def build(graph: Graph, seed: int | None = None) -> Network:
     return Network(modules, fxg, class_name=_ident(graph.name, camel=True))
 
 
-def _in_place(graph: Graph, lowered: dict[str, nn.Module | Call | Placeholder]) -> None:
+def _in_place(graph: Graph, lowered: dict[str, nn.Module | Call | Weighted | Placeholder]) -> None:
     """Ops with an in-place lowering (`Op.torch_inplace`: ReLU, the residual add) take it where
     their last input is read by nothing else and its producer's backward does not need it, as
     torchvision's ReLU(inplace=True) and `out += identity` do: one tensor less to allocate and
@@ -99,12 +101,15 @@ def schedule(graph: Graph) -> list[Node]:
     return order
 
 
-def _emit(fxg: fx.Graph, n: Node, low: nn.Module | Call | Placeholder, ins: list[fx.Node]) -> fx.Node:
+def _emit(fxg: fx.Graph, n: Node, low: nn.Module | Call | Weighted | Placeholder, ins: list[fx.Node]) -> fx.Node:
     if isinstance(low, Placeholder):
         return fxg.placeholder(_ident(n.name))
     name = _node_name(n)
     if isinstance(low, nn.Module):
         return fxg.create_node("call_module", n.name, tuple(ins), name=name)
+    if isinstance(low, Weighted):  # the parameter at the node's path, then the function of it
+        param = fxg.create_node("get_attr", n.name, (), name=f"{name}_param")
+        return fxg.create_node("call_function", low.fn, (param, *ins), name=name)
     if low.packed:
         return fxg.create_node("call_function", low.fn, (ins, *low.args), dict(low.kwargs), name=name)
     if low.fold and len(ins) > 2:

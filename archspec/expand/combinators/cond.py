@@ -1,4 +1,5 @@
-"""if: `then` or `else` by a condition on args (absent branch: the identity)."""
+"""if: `then` or `else` by a condition on args (absent branch: the identity). With `name`, the
+chosen branch is named as a concat branch is: one item is that item, a list opens a scope."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pydantic import Field
 
 from archspec.expand.combinators.base import Combinator, Context, Items, register
 from archspec.expand.scope import Scope, Value
-from archspec.source import Pos
+from archspec.source import Pos, SDict, SList
 from archspec.spec import Expr, Strict
 
 
@@ -18,6 +19,7 @@ class IfDef(Strict):
     if_: bool | Expr = Field(alias="if")
     then: Items = None
     else_: Items = Field(None, alias="else")
+    name: str | int | None = None  # names the chosen branch (torchvision's `activation` of either op)
 
 
 @register
@@ -33,4 +35,19 @@ class If(Combinator):
         if d is None:
             return None
         key = "then" if ctx.value(d.if_, val.at("if"), scope) else "else"
-        return ctx.items(val.get(key), val.at(key), scope, x)
+        branch, name = val.get(key), ctx.name(val, "name", scope)
+        if name is None or branch is None:
+            return ctx.items(branch, val.at(key), scope, x)
+        if isinstance(branch, SDict) and "if" in branch and "name" not in branch:  # else-if: it takes the name
+            branch = _with_name(branch, name)
+        if not isinstance(branch, SList):
+            return ctx.item(branch, val.at(key), scope, x, name=name)
+        sub = scope.child(scope.take(name))
+        ctx.graph.scopes[sub.prefix[:-1]] = "if"
+        return ctx.items(branch, val.at(key), sub, x)
+
+
+def _with_name(raw: SDict, name: str) -> SDict:
+    out = SDict({**raw, "name": name})
+    out.pos, out.key_pos, out.val_pos = raw.pos, raw.key_pos, raw.val_pos
+    return out
