@@ -13,8 +13,8 @@ import pytest
 import archspec
 from archspec.expand import validate_spec
 from archspec.loader import BUILTIN_DIR, builtin_names, find_spec, read
-from archspec.reference import ReferenceSpec
 from archspec.ops.base import state_key
+from archspec.reference import ReferenceSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 
