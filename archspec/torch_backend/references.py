@@ -50,4 +50,5 @@ REFERENCES: dict[str, Reference] = {
     "densenet264": Reference("torchvision", "DenseNet", {"growth_rate": 32, "block_config": (6, 12, 64, 48),
                                                          "num_init_features": 64}, renames=_DENSE),
     "inception_resnet_v2": Reference("timm", "inception_resnet_v2"),
+    **{f"vgg{d}{bn}": Reference("torchvision", f"vgg{d}{bn}") for d in (11, 13, 16, 19) for bn in ("", "_bn")},
 }
