@@ -51,4 +51,5 @@ REFERENCES: dict[str, Reference] = {
                                                          "num_init_features": 64}, renames=_DENSE),
     "inception_resnet_v2": Reference("timm", "inception_resnet_v2"),
     **{f"vgg{d}{bn}": Reference("torchvision", f"vgg{d}{bn}") for d in (11, 13, 16, 19) for bn in ("", "_bn")},
+    **{f"squeezenet1_{v}": Reference("torchvision", f"squeezenet1_{v}") for v in (0, 1)},
 }
