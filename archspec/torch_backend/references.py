@@ -52,4 +52,6 @@ REFERENCES: dict[str, Reference] = {
     "inception_resnet_v2": Reference("timm", "inception_resnet_v2"),
     **{f"vgg{d}{bn}": Reference("torchvision", f"vgg{d}{bn}") for d in (11, 13, 16, 19) for bn in ("", "_bn")},
     **{f"squeezenet1_{v}": Reference("torchvision", f"squeezenet1_{v}") for v in (0, 1)},
+    **{n: Reference("torchvision", n) for n in ("resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d",
+                                                "wide_resnet50_2", "wide_resnet101_2")},
 }
