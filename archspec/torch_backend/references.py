@@ -50,6 +50,7 @@ REFERENCES: dict[str, Reference] = {
     "densenet264": Reference("torchvision", "DenseNet", {"growth_rate": 32, "block_config": (6, 12, 64, 48),
                                                          "num_init_features": 64}, renames=_DENSE),
     "inception_resnet_v2": Reference("timm", "inception_resnet_v2"),
+    "inception_v3": Reference("torchvision", "inception_v3", {"aux_logits": True, "init_weights": True}),
     **{f"vgg{d}{bn}": Reference("torchvision", f"vgg{d}{bn}") for d in (11, 13, 16, 19) for bn in ("", "_bn")},
     **{f"squeezenet1_{v}": Reference("torchvision", f"squeezenet1_{v}") for v in (0, 1)},
     **{n: Reference("torchvision", n) for n in ("resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d",
