@@ -41,6 +41,7 @@ class Reference:
 
 
 _DENSE = (OLD_DENSENET,)
+REGNET_X = ("400mf", "800mf", "1_6gf", "3_2gf", "8gf", "16gf", "32gf")
 REFERENCES: dict[str, Reference] = {
     "alexnet": Reference("torchvision", "alexnet"),
     # init_weights=True is torchvision's behaviour for weights=None, said explicitly (no warning)
@@ -55,4 +56,5 @@ REFERENCES: dict[str, Reference] = {
     **{f"squeezenet1_{v}": Reference("torchvision", f"squeezenet1_{v}") for v in (0, 1)},
     **{n: Reference("torchvision", n) for n in ("resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d",
                                                 "wide_resnet50_2", "wide_resnet101_2")},
+    **{f"regnet_x_{s}": Reference("torchvision", f"regnet_x_{s}") for s in REGNET_X},
 }
