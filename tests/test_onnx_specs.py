@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import onnx
 import pytest
-from onnx_cases import inferred_shapes, realistic, session, specs
+from onnx_cases import inferred_shapes, realistic, session, specs, zoo_input
 
 import archspec
 from archspec.passes import deploy
@@ -20,7 +20,7 @@ MODES = ("deploy", "train")
 @pytest.fixture(scope="module", params=specs())
 def compiled(request):
     """The spec, its realistic weights, both modes' models, and their outputs at batch 1 and 3."""
-    model = archspec.load(request.param)
+    model = archspec.load(request.param, input_shape=zoo_input(request.param))
     w = realistic(model)
     x = np.random.default_rng(0).standard_normal((3, *model.input_shape)).astype(np.float32)
     protos, outs = {}, {}
