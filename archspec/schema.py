@@ -131,7 +131,10 @@ def json_schema() -> dict[str, Any]:
               "examples": sorted(REGISTRY)}]
     items += [_op_item(n, js) for n in sorted(REGISTRY)]
     items += [_combinator_item(c, values[k]) for k, c in COMBINATORS.items()]
+    # the item keys (name, freeze; and from, in the graph form) may stand beside the block's key
     items.append({"type": "object", "description": "a block call: {block_name: {arg: value, name: ...}}",
+                  "properties": {"name": {"type": "string"}, "freeze": {"type": "boolean"}},
+                  "not": {"propertyNames": {"enum": ["name", "freeze", "from"]}},  # a block key too
                   "minProperties": 1, "additionalProperties": {"type": ["object", "null"]},
                   "propertyNames": {"not": {"enum": [*REGISTRY, *COMBINATORS]}}})
     root = js.model(SpecFile)

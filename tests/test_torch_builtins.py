@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from onnx_cases import ONNX_COVERED, TOO_BIG
 from zoo_sizes import equality_model
 
 import archspec
@@ -38,7 +39,7 @@ class Case:
         self.x = torch.randn(batch, *self.model.input_shape, generator=torch.Generator().manual_seed(2))
 
 
-@pytest.fixture(scope="module", params=builtin_names())
+@pytest.fixture(scope="module", params=[n for n in builtin_names() if n not in TOO_BIG])
 def case(request) -> Case:
     return Case(request.param)
 
@@ -54,6 +55,8 @@ def test_equals_reference_on_its_weights(case: Case):
 
 
 def test_onnxruntime_equals_torch_eval(case: Case):
+    if case.name in ONNX_COVERED:
+        pytest.skip(f"{case.name}: a sibling with the same blocks runs this (onnx_cases.ONNX_COVERED)")
     rows = compare(case.model, case.net, case.x, ["deploy", "train"])
     names = {m: [r["output"] for r in rows if r["mode"] == m] for m in ("deploy", "train")}
     assert names["deploy"] == [o.name for o in case.model.graph.outputs if not o.train_only]
@@ -109,3 +112,26 @@ def test_alexnet_at_64x64_equals_torchvision():
     assert (ours - theirs).abs().max().item() <= 1e-5
     for r in compare(model, net, x, ["deploy"]):
         assert r["scale"] > 0 and r["abs"] <= 1e-4 * r["scale"], r
+
+
+@pytest.mark.parametrize("case", ["inception_v3"], indirect=True)
+def test_inception_v3_train_outputs_equal_torchvision(case: Case):
+    """Train mode, as googlenet's: logits and AuxLogits equal torchvision's InceptionOutputs (a
+    batch of 2: train-mode BN needs more than one value per channel on the aux head's 1x1 map)."""
+    c = case
+    saved = [{k: v.clone() for k, v in m.state_dict().items()} for m in (c.net, c.ref)]
+    x = torch.randn(2, 3, 299, 299, generator=torch.Generator().manual_seed(3))
+    try:
+        c.net.train(), c.ref.train()
+        torch.manual_seed(4)
+        ours = c.net(x)
+        torch.manual_seed(4)
+        theirs = c.ref(x)
+        assert list(ours) == ["logits", "AuxLogits"]
+        for key, value in (("logits", theirs.logits), ("AuxLogits", theirs.aux_logits)):
+            scale = value.abs().max().item()
+            assert scale > 0 and (ours[key] - value).abs().max().item() <= 1e-5 * scale, key
+    finally:  # the case is shared: leave it as found
+        for m, state in zip((c.net, c.ref), saved):
+            m.load_state_dict(state)
+            m.eval()

@@ -124,3 +124,19 @@ def test_every_builtin_spec_and_library_validates_against_the_json_schema():
     assert validator.is_valid({**spec, "reference": "torchvision.resnet50"})
     assert not validator.is_valid({**spec, "reference": "subprocess.run"})
     assert not validator.is_valid({"archspec": 1, "name": "x", "layers": ["relu"]})  # no input, no base
+
+
+def test_the_json_schema_takes_block_calls_as_graph_entries():
+    """`{name: branch1x1, basic_conv: {out: 64}, from: in}`, as the built-in Inception v3 writes
+    its blocks: item keys beside the block's key; item keys alone are no block call."""
+    import jsonschema
+
+    from archspec.schema import json_schema
+
+    validator = jsonschema.Draft202012Validator(json_schema())
+    spec = {"archspec": 1, "name": "g", "input": {"shape": [3, 8, 8]},
+            "blocks": {"bc": {"args": {"out": "int"}, "seq": [{"conv": {"out": "$out", "kernel": 1}}]}}}
+    ok = {**spec, "graph": [{"name": "a", "bc": {"out": 4}, "from": "in"}, {"name": "b", "bc": {"out": 4}}]}
+    assert [e.message for e in validator.iter_errors(ok)] == []
+    assert not validator.is_valid({**spec, "graph": [{"name": "a", "from": "in"}]})
+    assert not validator.is_valid({**spec, "layers": [{"name": "a"}]})

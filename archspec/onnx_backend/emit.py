@@ -16,13 +16,14 @@ from archspec.onnx_backend.builder import Builder
 from archspec.onnx_backend.metadata import META_VERSION
 from archspec.onnx_backend.proto import CompileError as CompileError  # defined beside EncodeError, its kind
 from archspec.onnx_backend.proto import bytes_field, int_field, key, str_field, varint
-from archspec.parallel import Array, Deferred, resolve
+from archspec.parallel import Array, Deferred, cancel, resolve
 
 if TYPE_CHECKING:
     import onnx
 
 Dims = Sequence[int | str | None]  # an ONNX shape: sizes, symbolic names, or unknown
 GRAPH, INITIALIZER, RAW_DATA = 7, 5, 9  # ModelProto.graph, GraphProto.initializer, TensorProto.raw_data
+PROTOBUF_LIMIT = 2**31 - 1  # the largest message protobuf parses or serialises, in bytes
 
 
 class Writer(Protocol):
@@ -73,8 +74,15 @@ class Compiled:
         return buf.getvalue()
 
     def proto(self) -> onnx.ModelProto:
+        """The model as one protobuf message; past protobuf's 2 GiB only a file with external data
+        holds it (protobuf would otherwise fail late, with 'Wire format was corrupt')."""
         import onnx
 
+        if self.nbytes > PROTOBUF_LIMIT:
+            cancel(a for _, a in self.tensors.values())  # no waiting for weights nobody will read
+            raise CompileError(f"the weights take {self.nbytes / 1e9:.2f} GB, past protobuf's 2 GiB limit "
+                               "for one ONNX message: write the model to a file instead (`archspec compile`, "
+                               "or Model.save_onnx), which moves the weights to external data")
         return onnx.load_from_string(self.tobytes())
 
 

@@ -1,0 +1,104 @@
+"""The classic torchvision CNN families of the zoo (VGG, SqueezeNet, ResNeXt, Wide ResNet,
+Inception v3, RegNet): state_dict layouts against torchvision's modules built on the meta device
+(no memory, no time; every member, the ones too big to build in a test included), and what the
+generic zoo tests do not cover. Figures come from torchvision's weights metadata (test_zoo.py);
+equality on randomised weights from tests/test_torch_builtins.py."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import pytest
+
+import archspec
+from archspec.loader import builtin_names
+
+VGG = [f"vgg{d}{bn}" for d in (11, 13, 16, 19) for bn in ("", "_bn")]
+RESNEXT = ["resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d", "wide_resnet50_2", "wide_resnet101_2"]
+REGNET = [n for n in builtin_names() if n.startswith("regnet_")]
+FAMILIES = [*VGG, "squeezenet1_0", "squeezenet1_1", *RESNEXT, "inception_v3", *REGNET]
+
+
+@cache
+def model(name: str) -> archspec.Model:
+    return archspec.load(name)
+
+
+def _on_meta(name: str) -> Any:
+    """torchvision's module, built on the meta device. RegNet's BlockParams computes its widths
+    with real tensors, so only the RegNet module itself is built there."""
+    tvm = pytest.importorskip("torchvision.models")
+    import torch
+
+    if name.startswith("regnet_"):
+        return _regnet_on_meta(name)
+    with torch.device("meta"):
+        if name == "inception_v3":  # init_weights=False: no initialisation to run on meta tensors
+            return tvm.inception_v3(aux_logits=True, init_weights=False)
+        return getattr(tvm, name)()
+
+
+def _regnet_on_meta(name: str) -> Any:
+    import torch
+    import torchvision.models.regnet as regnet
+
+    real = regnet.RegNet
+
+    def on_meta(*args: Any, **kw: Any) -> Any:
+        with torch.device("meta"):
+            return real(*args, **kw)
+
+    regnet.RegNet = on_meta  # type: ignore[misc,assignment]
+    try:
+        return getattr(regnet, name)()
+    finally:
+        regnet.RegNet = real  # type: ignore[misc]
+
+
+def _reference_state(name: str) -> dict[str, tuple[int, ...]]:
+    state = _on_meta(name).state_dict()
+    return {k: tuple(v.shape) for k, v in state.items() if not k.endswith("num_batches_tracked")}
+
+
+def _spec_state(g: Any) -> dict[str, tuple[int, ...]]:
+    return {f"{n.name}.{local}": shape for n in g.nodes.values() for local, shape in (n.weights | n.buffers).items()}
+
+
+def test_the_families_are_built_in():
+    assert set(FAMILIES) <= set(builtin_names())
+    assert len(REGNET) == 7  # every RegNetX size torchvision.models lists
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_state_dict_layout_matches_torchvision(name: str):
+    """Every weight and buffer key of the spec is torchvision's, with the same shape, and back."""
+    ref = _reference_state(name)
+    ours = _spec_state(model(name).graph)
+    assert sorted(set(ours) - set(ref)) == [] and sorted(set(ref) - set(ours)) == []
+    assert ours == ref
+
+
+def test_inception_v3_aux_head_is_train_only():
+    """torchvision's pretrained Inception v3 keeps its AuxLogits: its weights' num_params
+    (27,161,264) is the train graph's; the deploy graph drops the head's 3,326,696."""
+    m = model("inception_v3")
+    assert [(o.name, o.train_only) for o in m.graph.outputs] == [("logits", False), ("AuxLogits", True)]
+    assert m.params == 23_834_568 and m.train_params == 27_161_264
+    assert m.graph.nodes["AuxLogits.0"].shape == (768, 5, 5)
+    assert m.graph.nodes["AuxLogits.conv1.conv"].shape == (768, 1, 1)
+
+
+def test_a_model_past_protobuf_is_a_clear_error_in_memory(monkeypatch):
+    """Past 2 GiB of weights (regnet_y_128gf: 644,812,894 float32 params, 2.58 GB) a model cannot
+    be one protobuf message: `archspec compile` writes the weights as external data
+    (onnx_backend/save.py), and an in-memory ModelProto is a clear error instead of protobuf's
+    'Wire format was corrupt'. Checked on LeNet-5 under a lowered limit: no test builds 2.6 GB."""
+    from archspec.onnx_backend import emit
+    from archspec.onnx_backend.save import EXTERNAL_DATA_THRESHOLD
+
+    assert emit.PROTOBUF_LIMIT > EXTERNAL_DATA_THRESHOLD  # what save_onnx writes inline always fits
+    small = archspec.load("lenet5")
+    monkeypatch.setattr(emit, "PROTOBUF_LIMIT", small.params * 4 - 1)
+    with pytest.raises(emit.CompileError, match=r"past protobuf's 2 GiB limit.*external data"):
+        small.to_onnx()
