@@ -42,6 +42,7 @@ class Reference:
 
 _DENSE = (OLD_DENSENET,)
 REGNET_X = ("400mf", "800mf", "1_6gf", "3_2gf", "8gf", "16gf", "32gf")
+REGNET_Y = (*REGNET_X, "128gf")  # the same sizes, and one more
 REFERENCES: dict[str, Reference] = {
     "alexnet": Reference("torchvision", "alexnet"),
     # init_weights=True is torchvision's behaviour for weights=None, said explicitly (no warning)
@@ -57,4 +58,5 @@ REFERENCES: dict[str, Reference] = {
     **{n: Reference("torchvision", n) for n in ("resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d",
                                                 "wide_resnet50_2", "wide_resnet101_2")},
     **{f"regnet_x_{s}": Reference("torchvision", f"regnet_x_{s}") for s in REGNET_X},
+    **{f"regnet_y_{s}": Reference("torchvision", f"regnet_y_{s}") for s in REGNET_Y},
 }
