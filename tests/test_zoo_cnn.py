@@ -67,7 +67,7 @@ def _spec_state(g: Any) -> dict[str, tuple[int, ...]]:
 
 def test_the_families_are_built_in():
     assert set(FAMILIES) <= set(builtin_names())
-    assert len(REGNET) == 7  # every RegNetX size torchvision.models lists
+    assert len(REGNET) == 15  # every size torchvision.models lists: 7 RegNetX, 8 RegNetY
 
 
 @pytest.mark.parametrize("name", FAMILIES)
@@ -87,6 +87,14 @@ def test_inception_v3_aux_head_is_train_only():
     assert m.params == 23_834_568 and m.train_params == 27_161_264
     assert m.graph.nodes["AuxLogits.0"].shape == (768, 5, 5)
     assert m.graph.nodes["AuxLogits.conv1.conv"].shape == (768, 1, 1)
+
+
+def test_regnet_se_squeezes_a_quarter_of_the_block_input():
+    """RegNetY's SE width is round(0.25 * the block's input width), not of its output width."""
+    g = model("regnet_y_400mf").graph
+    assert g.nodes["trunk_output.block2.block2-0.f.se.fc1"].shape[0] == 12  # 0.25 * 48
+    assert g.nodes["trunk_output.block2.block2-1.f.se.fc1"].shape[0] == 26  # 0.25 * 104
+    assert model("regnet_y_128gf").params * 4 > 2**31  # past protobuf: the test below, no build
 
 
 def test_a_model_past_protobuf_is_a_clear_error_in_memory(monkeypatch):
