@@ -58,6 +58,9 @@ CASES = [
      "5:5: error: an item has exactly one op, block or combinator key; got: conv, relu", ""),
     ("unsafe_expression", "layers:\n  - conv: {out: \"${__import__('os').getpid()}\", kernel: 1}\n",
      "5:17: error: 0: only the functions", ""),
+    ("unread_node", "graph:\n  - {name: a, relu: null}\n  - {name: dead, conv: {out: 4, kernel: 1}, from: image}\n"
+     "  - {name: b, relu: null, from: a}\n", "6:5: error: dead: nothing reads this node's output",
+     "read it with 'from' in a later node or an 'outputs' entry, or remove it"),
     ("version", "layers: [relu]\n", "", ""),  # replaced below: archspec: 2
 ]
 
@@ -137,3 +140,26 @@ def test_cli_usage_errors_exit_2(tmp_path: Path) -> None:
     r = run_cli("check", "resnet5")
     assert r.returncode == 1 and "no spec file or built-in spec named 'resnet5'" in r.stderr
     assert "did you mean 'resnet50'?" in r.stderr
+
+
+UNREAD = HEAD + ("graph:\n  - {name: a, conv: {out: 8, kernel: 3, pad: 1}}\n"
+                 "  - {name: side, conv: {out: 4, kernel: 1}, from: image}\n  - {name: b, relu: null, from: a}\n")
+
+
+@pytest.mark.parametrize("command", [["check"], ["summary"], ["compile", "--mode", "train"], ["verify"]])
+def test_unread_node_is_an_error_in_every_command(command: list[str], tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(UNREAD)
+    out = ["-o", str(tmp_path / "m.onnx")] if command[0] == "compile" else []
+    r = run_cli(*command, str(path), *out)
+    assert r.returncode == 1, r.stderr
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr
+    assert f"{path}:6:5: error: side: nothing reads this node's output" in r.stderr
+
+
+@pytest.mark.parametrize("train_only", [False, True])
+def test_a_node_read_by_an_output_is_read(train_only: bool, tmp_path: Path) -> None:
+    path = tmp_path / "ok.yaml"
+    path.write_text(UNREAD + f"outputs:\n  - {{name: aux, from: side, train_only: {str(train_only).lower()}}}\n")
+    g = archspec.load(path).graph
+    assert [(o.name, o.node, o.train_only) for o in g.outputs] == [("output", "b", False), ("aux", "side", train_only)]

@@ -51,7 +51,19 @@ class Expander:
         elif not self.errors.items:
             self.errors.add(f"'{body}' produces no output", raw.at(body))
         self._extra_outputs(raw, top)
+        if not self.errors.items:  # after an error, nodes cut off by it would be reported too
+            self._unread()
         return g
+
+    def _unread(self) -> None:
+        """A node that neither an output nor another node reads is an error: counted in params and
+        MACs but dropped by the deploy compile, it would be a model that is not the one described."""
+        g = self.graph
+        read = {o.node for o in g.outputs} | {i for n in g.nodes.values() for i in n.inputs}
+        for n in g.nodes.values():
+            if n.name not in read and n.op != "input":
+                self.errors.add("nothing reads this node's output", n.pos, n.name,
+                                "read it with 'from' in a later node or an 'outputs' entry, or remove it")
 
     def _extra_outputs(self, raw: SDict, top: Scope) -> None:
         outs = raw.get("outputs") or []
