@@ -60,7 +60,8 @@ def resize(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         h, w = size
         out = np.stack([np.stack([np.asarray(Image.fromarray(c, mode="F").resize((w, h), Image.Resampling.BILINEAR))
                                   for c in img]) for img in x.astype(np.float32)])
-    return np.clip(out, 0.0, 1.0).astype(np.float32)
+    clipped: np.ndarray = np.clip(out, 0.0, 1.0).astype(np.float32)
+    return clipped
 
 
 def _upsample(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -75,7 +76,7 @@ def _upsample(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         shape[axis] = n_out
         frac = frac.reshape(shape)
         x = np.take(x, lo, axis=axis) * (1 - frac) + np.take(x, hi, axis=axis) * frac
-    return x
+    return np.asarray(x)
 
 
 def normalise(x: np.ndarray, pre: Preprocess) -> np.ndarray:

@@ -50,6 +50,10 @@ def configs(models: list[OnnxModel], runtimes: list[str], precisions: list[str])
     return out
 
 
+def _call(session: Any, feed: dict[str, np.ndarray], names: list[str]) -> Callable[[], Any]:
+    return lambda: session.run(names, feed)
+
+
 def bench_matrix(cfgs: list[Config], batches: list[int], threads: int | None, shape: tuple[int, ...], macs: int,
                  warmup: int = 5, iters: int | None = 20, seconds: float | None = None,
                  progress: bool | None = None) -> list[BenchResult]:
@@ -70,7 +74,7 @@ def bench_matrix(cfgs: list[Config], batches: list[int], threads: int | None, sh
             session, loads[c.name] = open_session(c.model.data, c.runtime, "cpu", threads, c.precision, spin=False)
             precision[c.name] = getattr(session, "precision", c.precision)
             feed, names = {c.model.input_name: random_input((b, *shape), c.model.input_dtype)}, [c.model.output_name]
-            calls[c.name] = lambda s=session, f=feed, n=names: s.run(n, f)
+            calls[c.name] = _call(session, feed, names)
         stats = time_interleaved(calls, warmup, iters, seconds, progress, desc=f"{len(cfgs)} configurations batch {b}")
         first = np.array(stats[cfgs[0].name].latencies)
         for c in cfgs:

@@ -52,9 +52,9 @@ class Score:
 
     def lines(self, mode: str, held_out: str) -> list[str]:
         return [f"held-out: {self.samples} samples of {held_out}",
-                f"  top-1 fp32  {100 * self.fp32_accuracy:6.2f}%",
-                f"  top-1 {mode:<5} {100 * self.int8_accuracy:6.2f}%  ({self.delta_points:+.2f} points)",
-                f"  agreement   {100 * self.agreement:6.2f}%"]
+                f"  {'top-1 fp32':<13} {100 * self.fp32_accuracy:6.2f}%",
+                f"  {'top-1 ' + mode:<13} {100 * self.int8_accuracy:6.2f}%  ({self.delta_points:+.2f} points)",
+                f"  {'agreement':<13} {100 * self.agreement:6.2f}%"]
 
 
 @dataclass
