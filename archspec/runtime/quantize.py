@@ -14,6 +14,7 @@ Nothing here imports torch.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
 from collections.abc import Iterator
@@ -128,8 +129,25 @@ def _quantize(src: Path, dst: Path, opts: Options, calibration: Labelled | None)
     method = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
               "percentile": CalibrationMethod.Percentile}[opts.method]
     reader = Reader(_input_name(src), _batch_of(src), pick(calibration, opts.calibration_samples).x)
-    quantize_static(str(src), str(dst), reader, quant_format=QuantFormat.QDQ, per_channel=True,
-                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, calibrate_method=method)
+    with _quiet_root_log():
+        quantize_static(str(src), str(dst), reader, quant_format=QuantFormat.QDQ, per_channel=True,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, calibrate_method=method)
+
+
+@contextlib.contextmanager
+def _quiet_root_log() -> Iterator[None]:
+    """onnxruntime's quantiser warns on the root logger for every 1-d weight it cannot quantise per
+    channel (the scale of a BatchNormalization left unfolded, e.g. DenseNet's 62): it quantises
+    those per tensor, as it should; one line each would bury the report."""
+    import logging
+
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
 
 
 def _input_name(path: Path) -> str:
