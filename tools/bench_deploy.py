@@ -9,8 +9,8 @@ rounds of its latency over onnxruntime FP32's in the same round.
 
 Accuracy: a CIFAR-style net (cifar_resnet20) trained briefly on the only data here (nothing is
 downloadable): scikit-learn's bundled digits upscaled to 3x32x32, the built-in `cifar` recipe's
-data (its recipe with a cosine schedule over a few epochs); scored on its held-out 20% (359 images) in every configuration; deltas in points against
-onnxruntime FP32.
+data (its recipe with a cosine schedule over a few epochs); scored on its held-out 20% (359
+images) in every configuration; deltas in points against onnxruntime FP32.
 
 Goals of issue 17: INT8 on onnxruntime at most 0.3x FP32's latency, accuracy within 0.5 points;
 the fastest configuration at most 0.25x.
@@ -131,7 +131,8 @@ def verdict(latency: list[dict[str, Any]], accuracy: list[dict[str, Any]]) -> li
         rows = [r for r in latency if r["spec"] == spec]
         int8 = next(r["ratio"] for r in rows if r["model"] == "int8" and r["backend"] == "onnxruntime")
         best = min(rows[1:], key=lambda r: r["ratio"])
-        out.append(f"{spec}: INT8 onnxruntime {int8:.3f}x (goal <= {INT8_GOAL}) {'met' if int8 <= INT8_GOAL else 'MISSED'}; "
+        met = "met" if int8 <= INT8_GOAL else "MISSED"
+        out.append(f"{spec}: INT8 onnxruntime {int8:.3f}x (goal <= {INT8_GOAL}) {met}; "
                    f"fastest {best['model']} {best['backend']} {best['precision']} {best['ratio']:.3f}x "
                    f"(goal <= {FASTEST_GOAL}) {'met' if best['ratio'] <= FASTEST_GOAL else 'MISSED'}")
     if accuracy:
