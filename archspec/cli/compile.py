@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from typing import Any
 
@@ -153,10 +154,7 @@ def read_calibration(args: argparse.Namespace, model: Any) -> tuple[Any, Any]:
     if not args.calibrate:
         return None, None
     train, held = train_and_held_out(args.calibrate, tuple(model.input_shape), model.spec.preprocess)
-    shape = model.graph.nodes[model.graph.outputs[0].node].shape
-    classes = 1
-    for d in shape:
-        classes *= d
+    classes = math.prod(model.graph.nodes[model.graph.outputs[0].node].shape)  # as training counts them
     if len(train.classes) != classes:
         raise InputError(f"{args.calibrate} has {len(train.classes)} classes but {model.name} outputs {classes}")
     return train, pick(held, args.eval_samples)

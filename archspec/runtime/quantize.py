@@ -180,10 +180,6 @@ class Reader:
         x = next(self._batches, None)
         return None if x is None else {self.name: x}
 
-    def __iter__(self) -> Iterator[dict[str, np.ndarray]]:
-        while (item := self.get_next()) is not None:
-            yield item
-
 
 def _carry_metadata(fp32: Any, proto: Any, opts: Options, calibration: Labelled | None) -> None:
     """The FP32 model's metadata (spec, preprocessing, labels), plus how it was quantised."""
