@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
 
 from archspec.cli import count, seconds
-from archspec.cli.run import add_model_args, check_counts, open_cli_model
+from archspec.cli.run import add_model_args, add_runtime_args, check_counts, check_runtime, open_cli_model
 
 
 def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -23,6 +24,10 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--input", metavar="CxHxW", help="the input size, for models with symbolic sizes")
     p.add_argument("--compare", choices=["torch", "torch-eager"],
                    help="also time the torch backend on the same weights: eager and torch.compile, or eager only")
+    add_runtime_args(p, many=True)
+    p.add_argument("--with", dest="others", action="append", default=[], metavar="FILE.onnx",
+                   help="another file of the same model (e.g. its INT8 one from `compile --quantize int8`), "
+                   "timed interleaved with MODEL; repeatable")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar on stderr (default: when stderr is a terminal)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -52,9 +57,17 @@ def run(args: argparse.Namespace) -> int:
         check_counts(seconds=0)
     iters = 20 if args.iters is None and args.seconds is None else args.iters
     timing = {"warmup": max(args.warmup, 0), "iters": iters, "seconds": args.seconds, "progress": args.progress}
+    runtimes, precisions = args.runtime.split(","), args.precision.split(",")
+    for rt in runtimes:
+        for pr in precisions:
+            check_runtime(rt, "f32" if rt == "onnxruntime" else pr)
+    if "openvino" not in runtimes and precisions != ["f32"]:
+        check_runtime("onnxruntime", precisions[-1])
     model, spec, weights = _open(args, max(batches))
     shape = model.sample_shape(parse_input(args.input))
     macs = model.macs(shape)
+    if args.others or runtimes != ["onnxruntime"]:
+        return _matrix(args, model, runtimes, precisions, batches, shape, macs, timing)
     results = bench_onnx(model, batches, args.provider, args.threads, sample_shape=shape, macs=macs, **timing)
     if args.compare:
         from archspec.runtime.torch_bench import bench_torch
@@ -64,6 +77,32 @@ def run(args: argparse.Namespace) -> int:
     report = {"model": model.name, "onnxruntime": ort_package(), "provider": args.provider,
               "threads": args.threads, "input": list(shape), "macs": macs,
               "compile_s": model.compile_s, "results": [r.to_dict() for r in results]}
+    print(json.dumps(report, indent=2) if args.json else render(report))
+    return 0
+
+
+def _matrix(args: argparse.Namespace, model: Any, runtimes: list[str], precisions: list[str], batches: list[int],
+            shape: tuple[int, ...], macs: int, timing: dict[str, Any]) -> int:
+    """MODEL and the --with files on each runtime and precision, interleaved, as ratios to the first."""
+    from archspec.cli import UsageError
+    from archspec.runtime.load import from_file
+    from archspec.runtime.matrix_bench import bench_matrix, configs
+    from archspec.runtime.openvino import ov_package
+    from archspec.runtime.session import ort_package
+
+    if args.compare or args.provider != "cpu":
+        raise UsageError("--with and --runtime openvino time CPU runtimes side by side: drop "
+                         + ("--compare" if args.compare else "--provider cuda"))
+    others = [from_file(Path(f)) for f in args.others]
+    for o in others:
+        if o.sample_shape(shape if None in o.input_dims[1:] else None) != shape:
+            raise UsageError(f"{o.name} takes {list(o.input_dims[1:])}, MODEL {list(shape)}: --with is the same model")
+    cfgs = configs([model, *others], runtimes, precisions)
+    results = bench_matrix(cfgs, batches, args.threads, shape, macs, **timing)
+    versions = [ort_package()] + ([ov_package()] if "openvino" in runtimes else [])
+    report = {"model": model.name, "onnxruntime": " · ".join(versions), "provider": "cpu", "threads": args.threads,
+              "input": list(shape), "macs": macs, "compile_s": model.compile_s,
+              "results": [r.to_dict() for r in results]}
     print(json.dumps(report, indent=2) if args.json else render(report))
     return 0
 
@@ -100,14 +139,18 @@ def render(report: dict[str, Any]) -> str:
              f"{report['provider']} · threads {threads}"]
     if report["compile_s"]:
         lines.append(f"compiled to ONNX in {report['compile_s']:.2f} s")
+    matrix = any("ratio" in r for r in report["results"])  # configurations side by side: their ratio to the first
     head = f"{'backend':<14} {'batch':>5} {'load s':>7} {'p50 ms':>9} {'p90 ms':>9} {'p99 ms':>9} " \
            f"{'images/s':>9} {'GFLOP/s':>8} {'iters':>5}"
+    if matrix:
+        head = f"{'model':<8} {'precision':<9} " + head + f" {'x first':>7}"
     lines += [head, "-" * len(head)]
     for r in report["results"]:
-        row = f"{r['backend']:<14} {r['batch']:>5} "
+        row = (f"{r['model']:<8} {r['precision']:<9} " if matrix else "") + f"{r['backend']:<14} {r['batch']:>5} "
         if "error" in r:
             lines.append(row + f"unavailable: {r['error']}")
             continue
         lines.append(row + f"{r['load_s']:>7.3f} {r['p50_ms']:>9.2f} {r['p90_ms']:>9.2f} {r['p99_ms']:>9.2f} "
-                     f"{r['images_per_s']:>9.1f} {r['gflops']:>8.2f} {r['iters']:>5}")
+                     f"{r['images_per_s']:>9.1f} {r['gflops']:>8.2f} {r['iters']:>5}"
+                     + (f" {r['ratio']:>7.3f}" if matrix else ""))
     return "\n".join(lines)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
+from typing import Any
 
 from archspec.cli import count, seed
 
@@ -25,7 +27,38 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--check", action="store_true",
                    help="run the ONNX checker, shape inference and onnxruntime on the written file")
     p.add_argument("-v", "--verbose", action="store_true", help="report what each pass did (to stderr)")
+    add_quantize_args(p)
     p.set_defaults(run=run)
+
+
+def add_quantize_args(p: argparse.ArgumentParser) -> None:
+    from archspec.runtime.quantize import DEFAULT_MIN_AGREEMENT, METHODS, MODES
+
+    q = p.add_argument_group("quantisation (docs/deploy.md)")
+    q.add_argument("--quantize", choices=MODES, help="int8: static QDQ INT8, calibrated on --calibrate DATA; "
+                   "dynamic: int8 weights, activations quantised at run time")
+    q.add_argument("--calibrate", metavar="DATA", help="'digits', an .npz file (x, y) or an ImageFolder: its "
+                   "training part calibrates, its held-out part (20%%, seed 0, as training splits it) scores")
+    q.add_argument("--min-agreement", type=fraction, default=DEFAULT_MIN_AGREEMENT, metavar="F",
+                   help=f"refuse to write a model whose top-1 agrees with FP32 on less than this share of the "
+                   f"held-out samples (default {DEFAULT_MIN_AGREEMENT})")
+    q.add_argument("--calibration-samples", type=count(), default=256, metavar="N",
+                   help="training samples that calibrate the activation ranges (default 256)")
+    q.add_argument("--eval-samples", type=count(), default=2000, metavar="N",
+                   help="held-out samples that score FP32 against INT8 (default 2000)")
+    q.add_argument("--calibration-method", choices=METHODS, default="minmax",
+                   help="how activation ranges are found (default minmax)")
+
+
+def fraction(text: str) -> float:
+    """An argparse type: a number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"give a share from 0 to 1, got '{text}'")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
     from archspec.onnx_backend.save import save_model
     from archspec.weights import WeightsError
 
+    if args.quantize or args.calibrate:
+        check_quantize_args(args)
     model = load(args.spec, parse_input(args.input))
     budget.check(model.graph, "compiling", batch=0, itemsize=2 if args.fp16 else 4)
     out = args.output or safe_filename(model.name, ".onnx")
@@ -47,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
         if args.verbose:
             lines = [f"pass {s}" for s in compiled.report] or ["passes: none, the train graph is compiled as it is"]
             print("\n".join(lines), file=sys.stderr)
+        if args.quantize:
+            return quantize(args, model, compiled, out)
         path = save_model(compiled, out)
     except CompileError as e:
         raise UsageError(str(e)) from None
@@ -67,3 +104,57 @@ def run(args: argparse.Namespace) -> int:
             print(f"archspec: check failed: {e}", file=sys.stderr)
             return EXIT_SPEC
     return 0
+
+
+def check_quantize_args(args: argparse.Namespace) -> None:
+    from archspec.cli import UsageError
+
+    if args.calibrate and not args.quantize:
+        raise UsageError("--calibrate is for --quantize int8 or dynamic")
+    if args.quantize == "int8" and not args.calibrate:
+        raise UsageError("--quantize int8 needs calibration data: --calibrate DATA ('digits', .npz, ImageFolder)")
+    if args.fp16 or args.mode == "train" or args.check:
+        bad = "--fp16" if args.fp16 else "--mode train" if args.mode == "train" else "--check"
+        raise UsageError(f"--quantize does not go with {bad}")
+
+
+def quantize(args: argparse.Namespace, model: Any, compiled: Any, out: str) -> int:
+    """The FP32 model, saved to a temporary folder, quantised; scores printed side by side."""
+    import tempfile
+    from pathlib import Path
+
+    from archspec.onnx_backend.save import save_model
+    from archspec.runtime.quantize import Options, quantize_file
+
+    if not args.weights:
+        print(f"warning: {model.name} has random weights (no --weights): accuracies mean nothing, "
+              "agreement still does", file=sys.stderr)
+    calibration, held_out = read_calibration(args, model)
+    opts = Options(args.quantize, args.calibration_method, args.min_agreement, args.calibration_samples)
+    with tempfile.TemporaryDirectory(prefix="archspec-compile-") as tmpdir:
+        fp32 = save_model(compiled, Path(tmpdir) / "fp32.onnx")
+        score = quantize_file(fp32, out, opts, calibration, held_out)
+    if score is not None and held_out is not None:
+        print("\n".join(score.lines(args.quantize, held_out.name)))
+        print(f"  (min agreement {100 * args.min_agreement:.2f}%)")
+    else:
+        print("not scored: give --calibrate DATA to compare it with FP32")
+    path = Path(out)
+    print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB, {args.quantize})")
+    return 0
+
+
+def read_calibration(args: argparse.Namespace, model: Any) -> tuple[Any, Any]:
+    """(calibration part, held-out part) of --calibrate, read at the spec's input with its
+    preprocessing; (None, None) without it. The held-out part is cut to --eval-samples."""
+    from archspec.runtime.dataset import train_and_held_out
+    from archspec.runtime.errors import InputError
+    from archspec.runtime.quantize import pick
+
+    if not args.calibrate:
+        return None, None
+    train, held = train_and_held_out(args.calibrate, tuple(model.input_shape), model.spec.preprocess)
+    classes = math.prod(model.graph.nodes[model.graph.outputs[0].node].shape)  # as training counts them
+    if len(train.classes) != classes:
+        raise InputError(f"{args.calibrate} has {len(train.classes)} classes but {model.name} outputs {classes}")
+    return train, pick(held, args.eval_samples)

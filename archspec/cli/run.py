@@ -22,11 +22,23 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=seed, default=0, help="seed of the random weights (default 0)")
 
 
+def add_runtime_args(p: argparse.ArgumentParser, many: bool = False) -> None:
+    """--runtime and --precision (comma lists for bench, which times each combination)."""
+    s = "s" if many else ""
+    p.add_argument("--runtime", default="onnxruntime", metavar="R" + (",..." if many else ""),
+                   help=f"runtime{s}: onnxruntime (default) or openvino (extra archspec[openvino])"
+                   + (", e.g. onnxruntime,openvino" if many else ""))
+    p.add_argument("--precision", default="f32", metavar="P" + (",..." if many else ""),
+                   help=f"OpenVINO's inference precision hint{s}: f32 (default) or bf16"
+                   + (", e.g. f32,bf16" if many else ""))
+
+
 def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("run", help="predict classes of images or .npy arrays on onnxruntime")
     add_model_args(p)
     p.add_argument("--input", nargs="+", required=True, metavar="FILE",
                    help="PNG/JPEG images (preprocessed as the model's spec says) or .npy arrays (as given)")
+    add_runtime_args(p)
     p.add_argument("--top-k", type=count(), default=5, metavar="K", help="classes to show per input (default 5)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(run=run)
@@ -69,18 +81,37 @@ def open_cli_model(args: argparse.Namespace, weights: dict[str, Any] | None = No
     return model
 
 
+def check_runtime(runtime: str, precision: str) -> None:
+    from archspec.cli import UsageError
+    from archspec.runtime.openvino import PRECISIONS, RUNTIMES
+
+    if runtime not in RUNTIMES:
+        raise UsageError(f"--runtime takes {' or '.join(RUNTIMES)}, got '{runtime}'")
+    if precision not in PRECISIONS:
+        raise UsageError(f"--precision takes {' or '.join(PRECISIONS)}, got '{precision}'")
+    if runtime == "onnxruntime" and precision != "f32":
+        raise UsageError(f"--precision {precision} is OpenVINO's hint: add --runtime openvino")
+
+
 def run(args: argparse.Namespace) -> int:
-    from archspec.runtime.infer import predict
+    from archspec.runtime.infer import predict_compared
 
     check_counts(top_k=args.top_k, threads=args.threads)
+    check_runtime(args.runtime, args.precision)
     model = open_cli_model(args, batch=len(args.input))
     if model.random_weights:
         print(f"warning: {args.model} holds random weights ({model.weights}): its predictions mean nothing; "
               "compile it with `archspec compile --weights FILE` for trained ones", file=sys.stderr)
-    preds = predict(model, args.input, args.top_k, args.provider, args.threads)
+    preds, comparison = predict_compared(model, args.input, args.top_k, args.provider, args.threads,
+                                         args.runtime, args.precision)
     if args.json:
-        print(json.dumps({"model": model.name, "provider": args.provider, "predictions": preds}, indent=2))
+        report = {"model": model.name, "runtime": args.runtime, "provider": args.provider, "predictions": preds}
+        print(json.dumps(report | ({"compared": comparison} if comparison else {}), indent=2))
         return 0
+    if comparison:
+        print(f"{args.runtime} ({comparison['precision']}) against onnxruntime: outputs differ by at most "
+              f"{comparison['max_abs_diff']:.2e}, top-1 agrees on {100 * comparison['top1_agreement']:.1f}% "
+              f"of {len(preds)} input{'s' * (len(preds) > 1)}")
     width = max(len(t["label"]) for p in preds for t in p["top"])
     for p in preds:
         print(p["input"])

@@ -13,13 +13,28 @@ from archspec.runtime.topk import top_k
 
 
 def predict(model: OnnxModel, inputs: list[str], k: int = 5, provider: str = "cpu",
-            threads: int | None = None) -> list[dict[str, Any]]:
+            threads: int | None = None, runtime: str = "onnxruntime", precision: str = "f32") -> list[dict[str, Any]]:
     """One record per sample: {"input": name, "top": [{rank, index, label, probability}...]}."""
+    return predict_compared(model, inputs, k, provider, threads, runtime, precision)[0]
+
+
+def predict_compared(model: OnnxModel, inputs: list[str], k: int = 5, provider: str = "cpu",
+                     threads: int | None = None, runtime: str = "onnxruntime",
+                     precision: str = "f32") -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The records of `predict`, and on a runtime other than onnxruntime how its outputs compare
+    with onnxruntime's on the same inputs (max |difference|, top-1 agreement, precision used)."""
+    from archspec.runtime.openvino import compare_outputs, open_session
+
     batch = load_inputs(inputs, model.preprocess, model.input_dims[1:], model.input_dtype)
-    session, _ = create_session(model.data, provider, threads)
+    session, _ = open_session(model.data, runtime, provider, threads, precision)
     scores = run_batches(session, model, batch.array)
     preds = top_k(scores, k, model.labels, model.outputs_probabilities)
-    return [{"input": n, "top": p} for n, p in zip(batch.names, preds)]
+    comparison = None
+    if runtime != "onnxruntime":
+        reference, _ = create_session(model.data, "cpu", threads)
+        comparison = {"against": "onnxruntime", "precision": session.precision,
+                      **compare_outputs(scores, run_batches(reference, model, batch.array))}
+    return [{"input": n, "top": p} for n, p in zip(batch.names, preds)], comparison
 
 
 def run_batches(session: Any, model: OnnxModel, x: np.ndarray) -> np.ndarray:

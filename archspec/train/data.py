@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from archspec.model import Model
+from archspec.runtime.dataset import split  # torch-free: compile --calibrate holds out the same split
 from archspec.spec import Preprocess
 from archspec.train.recipe import Recipe
 from archspec.train.transforms import augmentation, check_augment, mean_std
@@ -250,13 +251,6 @@ class TrainData:
         # its own generator: creating a loader must not draw from the global RNG (exact resume)
         return DataLoader(ds, batch_sampler=batches, num_workers=self.workers, pin_memory=pin,
                           generator=torch.Generator().manual_seed(self.seed))
-
-
-def split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """A fixed held-out split: the same (n, fraction, seed) always gives the same indices."""
-    perm = np.random.default_rng(seed).permutation(n)
-    n_val = max(1, round(n * fraction))
-    return np.sort(perm[n_val:]), np.sort(perm[:n_val])
 
 
 def load_data(model: Model, recipe: Recipe, world: int = 1) -> TrainData:

@@ -1,0 +1,221 @@
+"""INT8 models (`compile --quantize`), their torch-free calibration data, and OpenVINO as a second
+runtime (`run`/`bench --runtime openvino`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+
+import archspec
+from archspec.cli import main
+from archspec.runtime import dataset, quantize
+from archspec.spec import Preprocess
+from tests.procs import heavy_imports
+
+try:
+    import openvino  # noqa: F401
+
+    HAS_OV = True
+except ImportError:
+    HAS_OV = False
+needs_ov = pytest.mark.skipif(not HAS_OV, reason="openvino is not installed (pip install 'archspec[openvino]')")
+
+
+def cli(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str, str]:
+    rc = main(list(argv))
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+# --- the torch-free readers give what the training loaders give ------------------------------------
+
+@pytest.mark.parametrize("shape", [(1, 32, 32), (3, 32, 32), (1, 28, 28), (3, 7, 5)])
+def test_digits_read_without_torch_equal_the_training_loaders(shape: tuple[int, int, int]):
+    from archspec.train.data import digits
+
+    want = digits(shape)
+    got = dataset.digits(shape, Preprocess())
+    assert got.x.shape == tuple(want.x.shape) and got.x.dtype == np.float32
+    np.testing.assert_allclose(got.x, want.x.numpy(), rtol=0, atol=1e-6)  # upsampling exact, shrinking Pillow's
+    assert np.array_equal(got.y, want.y.numpy()) and got.classes == want.classes
+
+
+def test_npz_read_without_torch_equals_the_training_loader_and_is_normalised(tmp_path: Path):
+    from archspec.train.data import npz
+    from archspec.train.recipe import load_recipe
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "d.npz"
+    np.savez(path, x=rng.integers(0, 256, (6, 20, 20, 3), dtype=np.uint8), y=np.arange(6) % 3)
+    want = npz(path, (3, 32, 32), 1 / 255, load_recipe(None, "lenet5"), "train").x.numpy()
+    pre = Preprocess(mean=[0.5], std=[0.25])
+    got = dataset.open_labelled(str(path), (3, 32, 32), pre)
+    np.testing.assert_allclose(got.x, (want - 0.5) / 0.25, rtol=0, atol=1e-5)
+    assert got.classes == ["0", "1", "2"] and list(got.y) == [0, 1, 2, 0, 1, 2]
+
+
+def test_an_image_folder_with_train_and_val_is_that_split(tmp_path: Path):
+    from PIL import Image
+
+    for part, n in (("train", 3), ("val", 2)):
+        for c in ("cat", "dog"):
+            (tmp_path / part / c).mkdir(parents=True)
+            for i in range(n):
+                Image.fromarray(np.full((10, 12, 3), 40 * i, np.uint8)).save(tmp_path / part / c / f"{i}.png")
+    train, held = dataset.train_and_held_out(str(tmp_path), (3, 8, 8), Preprocess())
+    assert (len(train.y), len(held.y)) == (6, 4) and list(held.y) == [0, 0, 1, 1]
+    assert train.classes == ["cat", "dog"] and held.x.shape == (4, 3, 8, 8)
+    np.testing.assert_allclose(held.x[1], 40 / 255, atol=1e-6)
+
+
+def test_the_held_out_split_is_the_training_one():
+    from archspec.train import data
+
+    assert data.split is dataset.split  # one definition: calibrated on train, scored on val, as trained
+    tr, va = dataset.split(1797, 0.2, 0)
+    assert (len(tr), len(va)) == (1438, 359) and not set(tr) & set(va)
+
+
+# --- compile --quantize --------------------------------------------------------------------------
+
+def test_quantize_arguments_that_do_not_go_together_are_usage_errors(capsys, tmp_path: Path):
+    out = str(tmp_path / "m.onnx")
+    for argv, says in [(["--quantize", "int8"], "needs calibration data"),
+                       (["--calibrate", "digits"], "--calibrate is for --quantize"),
+                       (["--quantize", "dynamic", "--fp16"], "does not go with --fp16"),
+                       (["--quantize", "int8", "--calibrate", "digits", "--min-agreement", "2"], "from 0 to 1")]:
+        rc, _, err = cli(capsys, "compile", "lenet5", "-o", out, *argv)
+        assert rc == 2 and says in err, (argv, err)
+    assert not Path(out).exists()
+
+
+def test_an_int8_model_below_the_agreement_threshold_is_not_written(capsys, tmp_path: Path, monkeypatch):
+    out = tmp_path / "m.onnx"
+    out.write_bytes(b"the old file")
+    monkeypatch.setattr(quantize, "compare", lambda *a: quantize.Score(359, 0.9, 0.8, 0.95))
+    rc, _, err = cli(capsys, "compile", "lenet5", "--quantize", "int8", "--calibrate", "digits",
+                     "--calibration-samples", "16", "-o", str(out))
+    assert rc == 1 and "agrees with FP32 on 95.00% of 359 held-out samples, below --min-agreement 99.00%" in err
+    assert out.read_bytes() == b"the old file" and [p.name for p in tmp_path.iterdir()] == ["m.onnx"]
+
+
+def test_compile_quantize_loads_no_torch_and_carries_the_metadata(tmp_path: Path):
+    out = tmp_path / "l8.onnx"
+    argv = ["compile", "lenet5", "--quantize", "int8", "--calibrate", "digits", "--calibration-samples", "64",
+            "-o", str(out)]
+    assert "torch" not in heavy_imports(argv)
+    m = onnx.load(str(out))
+    ops = {n.op_type for n in m.graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear", "Conv"} <= ops
+    scales = {i.name: i for i in m.graph.initializer}
+    per_channel = [n for n in m.graph.node if n.op_type == "DequantizeLinear" and n.input[0] in scales
+                   and scales[n.input[0]].data_type == onnx.TensorProto.INT8]
+    assert per_channel and all(len(scales[n.input[1]].dims) == 1 for n in per_channel)  # one scale per channel
+    meta = {p.key: p.value for p in m.metadata_props}
+    fp32 = {p.key: p.value for p in archspec.load("lenet5").to_onnx().metadata_props}
+    assert meta["preprocess"] == fp32["preprocess"] and meta["spec"] == "lenet5"
+    assert json.loads(meta["quantization"]) == {
+        "mode": "int8", "format": "QDQ", "weights": "int8 per channel", "activations": "uint8 per tensor",
+        "method": "minmax", "calibration": "digits", "calibration_samples": 64}
+
+
+@pytest.mark.slow  # trains LeNet-5 for 4 epochs (some 10 s)
+def test_int8_lenet5_trained_on_the_digits_is_within_half_a_point_of_fp32(capsys, tmp_path: Path):
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        assert main(["train", "lenet5", "--out", str(tmp_path / "run"), "--epochs", "4", "-q"]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    best = max(json.loads(r)["val_acc"] for r in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines())
+    weights = str(tmp_path / "run" / "best.safetensors")
+    fp32, int8, dyn = (tmp_path / f"{n}.onnx" for n in ("fp32", "int8", "dynamic"))
+    capsys.readouterr()
+    assert main(["compile", "lenet5", "--weights", weights, "-o", str(fp32)]) == 0
+    rc, out, _ = cli(capsys, "compile", "lenet5", "--weights", weights, "--quantize", "int8",
+                     "--calibrate", "digits", "-o", str(int8))
+    assert rc == 0 and int8.is_file()
+    model = archspec.load("lenet5")
+    _, held = dataset.train_and_held_out("digits", model.input_shape, model.spec.preprocess)
+    score = quantize.compare(fp32.read_bytes(), int8.read_bytes(), held)
+    assert score.samples == 359 and score.fp32_accuracy == pytest.approx(best, abs=1e-12)  # training's own split
+    assert best > 0.9 and abs(score.delta_points) <= 0.5 and score.agreement >= 0.99
+    assert f"top-1 int8    {100 * score.int8_accuracy:6.2f}%" in out
+    assert f"agreement     {100 * score.agreement:6.2f}%" in out
+    assert main(["compile", "lenet5", "--weights", weights, "--quantize", "dynamic", "--calibrate", "digits",
+                 "-o", str(dyn)]) == 0
+    assert abs(quantize.compare(fp32.read_bytes(), dyn.read_bytes(), held).delta_points) <= 0.5
+
+
+# --- OpenVINO ------------------------------------------------------------------------------------
+
+@needs_ov
+@pytest.mark.parametrize("spec", ["lenet5", "cifar_resnet20"])
+def test_openvino_f32_output_is_within_1e_4_of_onnxruntime(spec: str):
+    from archspec.runtime.infer import run_batches
+    from archspec.runtime.load import from_spec
+    from archspec.runtime.openvino import open_session
+
+    model = from_spec(archspec.load(spec))
+    x = np.random.default_rng(0).standard_normal((3, *model.spec.input_shape)).astype(np.float32)
+    ort_out = run_batches(open_session(model.data, "onnxruntime", threads=1)[0], model, x)
+    ov_session, _ = open_session(model.data, "openvino", threads=1, precision="f32")
+    assert ov_session.precision == "f32"
+    ov_out = run_batches(ov_session, model, x)
+    assert ov_out.shape == ort_out.shape == (3, 10)
+    np.testing.assert_allclose(ov_out, ort_out, rtol=0, atol=1e-4)
+
+
+@needs_ov
+def test_run_on_openvino_reports_how_far_it_is_from_onnxruntime(capsys, tmp_path: Path):
+    x = tmp_path / "x.npy"
+    np.save(x, np.random.default_rng(1).standard_normal((2, 1, 32, 32)).astype(np.float32))
+    rc, out, _ = cli(capsys, "run", "lenet5", "--input", str(x), "--runtime", "openvino", "--json")
+    assert rc == 0
+    report = json.loads(out)
+    assert report["runtime"] == "openvino" and len(report["predictions"]) == 2
+    assert report["compared"]["precision"] == "f32" and report["compared"]["max_abs_diff"] <= 1e-4
+    assert report["compared"]["top1_agreement"] == 1.0
+    assert [p["top"][0]["label"] for p in report["predictions"]] == [
+        p["top"][0]["label"] for p in json.loads(cli(capsys, "run", "lenet5", "--input", str(x), "--json")[1])[
+            "predictions"]]
+
+
+@needs_ov
+def test_bench_times_fp32_and_int8_on_both_runtimes_side_by_side(capsys, tmp_path: Path):
+    int8 = tmp_path / "int8.onnx"
+    fp32 = tmp_path / "fp32.onnx"
+    assert main(["compile", "lenet5", "-o", str(fp32)]) == 0
+    assert main(["compile", "lenet5", "--quantize", "int8", "--calibrate", "digits", "--calibration-samples", "32",
+                 "-o", str(int8)]) == 0
+    capsys.readouterr()
+    rc, out, _ = cli(capsys, "bench", str(fp32), "--with", str(int8), "--runtime", "onnxruntime,openvino",
+                     "--precision", "f32,bf16", "--iters", "3", "--warmup", "1", "--threads", "1", "--json")
+    assert rc == 0
+    rows = [(r["model"], r["backend"], r["precision"]) for r in json.loads(out)["results"]]
+    want = [(m, rt, p) for m in ("fp32", "int8") for rt, p in
+            (("onnxruntime", "f32"), ("openvino", "f32"), ("openvino", "bf16"))]
+    # OpenVINO reports the precision it chose: f32 where the CPU has no bf16
+    assert [r[:2] for r in rows] == [w[:2] for w in want]
+    assert all(r[2] == w[2] or (w[2], r[2]) == ("bf16", "f32") for r, w in zip(rows, want))
+    first = json.loads(out)["results"][0]
+    assert first["ratio"] == 1.0 and first["iters"] == 3
+
+
+def test_precision_is_openvinos_and_a_missing_openvino_says_what_to_install(capsys, monkeypatch):
+    import sys
+
+    rc, _, err = cli(capsys, "run", "lenet5", "--input", "x.npy", "--precision", "bf16")
+    assert rc == 2 and "--precision bf16 is OpenVINO's hint: add --runtime openvino" in err
+    monkeypatch.setitem(sys.modules, "openvino", None)  # import openvino now raises ImportError
+    from archspec.runtime.errors import ProviderError
+    from archspec.runtime.openvino import create_ov_session
+
+    with pytest.raises(ProviderError, match=r"pip install 'archspec\[openvino\]'"):
+        create_ov_session(b"")
