@@ -114,7 +114,9 @@ def _free_hw_dims(program: Program, graph: Graph) -> dict[str, Dims]:
         if n.name in dep.sized_weights:
             raise CompileError(f"--dynamic-hw: {name} takes only {h}x{w} inputs: the weights of "
                                f"'{n.name}' ({n.op}) depend on the input size")
-    for n in graph.nodes.values():  # its lowering (kernel or matrices) is computed for one size
+    # its lowering (kernel or matrices) is computed for one size; the program's graph is asked, as
+    # deploy drops a node that is the identity at this size only (adaptive_avgpool 6x6 of a 6x6 map)
+    for n in program.graph.nodes.values():
         if n.name != graph.input and n.impl.tied_to_input_size(n):
             raise CompileError(f"--dynamic-hw: '{n.name}' ({n.op} to {'x'.join(map(str, n.shape[1:]))}) is "
                                f"lowered for the {h}x{w} input only")
