@@ -46,7 +46,7 @@ def test_resnet18_blocks_share_their_functions():
     basic = funcs["basic"]
     assert list(basic.input) == ["x0", "conv1.weight", "conv2.weight"]  # fresh BNs fold to no bias
     assert [n.name for n in basic.node] == ["conv1", "2", "conv2", "5", "6"]
-    assert [n.doc_string for n in basic.node][0].startswith("builtin:lib/resnet.yaml:")
+    assert basic.node[0].doc_string.startswith("builtin:lib/resnet.yaml:")
     stage2 = funcs["stage_2"]
     assert [(n.op_type, n.name) for n in stage2.node] == [("basic_2", "0"), ("basic", "1")]
     # the graph's own values keep their value_info: the stages' outputs

@@ -9,15 +9,16 @@ from __future__ import annotations
 import io
 import re
 
+import numpy as np
 import onnx
 import pytest
 from onnx_cases import dims, specs
 from test_ops import CASES, one_node_spec
 
 import archspec
-from archspec.ops.base import Case
 from archspec.onnx_backend import proto
 from archspec.onnx_backend.compile import compile_model
+from archspec.ops.base import Case
 from archspec.parallel import cancel
 
 LABEL = re.compile(r"^(builtin:)?[\w./<>-]+\.yaml:\d+$")  # relative file (a loaded string's "<string>"), line
@@ -104,3 +105,42 @@ def test_dynamic_hw_leaves_the_sizes_that_follow_the_input_unknown(name: str):
         if v in model.graph.nodes:
             shape = model.graph.nodes[v].shape
             assert d[:2] == ("N", shape[0]) and (len(d) == 2 or d[2:] in (("", ""), shape[1:])), v
+
+
+RULE_CASES = [  # op_type, attrs, input shapes (constants: a numpy array)
+    ("Conv", {"kernel_shape": [3, 2], "pads": [1, 0, 2, 1], "strides": [2, 1], "dilations": [1, 2]},
+     [(2, 4, 9, 8), np.zeros((6, 4, 3, 2), np.float32)]),
+    ("MaxPool", {"kernel_shape": [3, 3], "strides": [2, 2], "ceil_mode": 1}, [(2, 4, 8, 7)]),
+    ("AveragePool", {"kernel_shape": [2, 2], "strides": [2, 2]}, [(2, 4, 8, 7)]),
+    ("Slice", {}, [(2, 4, 9, 8), np.array([1, 0]), np.array([7, 99]), np.array([2, 3]), np.array([2, 3])]),
+    ("Pad", {}, [(2, 4, 9, 8), np.array([0, 1, 0, 0, 0, 2, 0, 3])]),
+    ("Flatten", {"axis": 2}, [(2, 4, 3, 5)]),
+    ("Concat", {"axis": 1}, [(2, 4, 3, 5), (2, 6, 3, 5)]),
+    ("Gemm", {"transB": 1}, [(2, 7), np.zeros((5, 7), np.float32)]),
+    ("GlobalAveragePool", {}, [(2, 4, 3, 5)]),
+    ("MatMul", {}, [(2, 4, 3, 5), np.zeros((5, 6), np.float32)]),
+    ("Where", {}, [(2, 1, 3, 1), (2, 4, 3, 5), np.zeros((5,), np.float32)]),
+    ("Greater", {}, [(2, 4, 3, 5), np.zeros((1, 5), np.float32)]),
+]
+
+
+@pytest.mark.parametrize(("op_type", "attrs", "ins"), RULE_CASES, ids=[c[0] for c in RULE_CASES])
+def test_helper_shape_rules_agree_with_onnx(op_type, attrs, ins):
+    """Every rule of archspec/onnx_backend/shapes.py, also those no lowering uses yet, on one node."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    from archspec.onnx_backend import shapes
+
+    names = [f"i{k}" for k in range(len(ins))]
+    consts = [a if isinstance(a, np.ndarray) else None for a in ins]
+    inits = [numpy_helper.from_array(a, n) for n, a in zip(names, ins) if isinstance(a, np.ndarray)]
+    elem = TensorProto.BOOL if op_type == "Where" else TensorProto.FLOAT
+    inputs = [helper.make_tensor_value_info(n, elem if k == 0 else TensorProto.FLOAT, s)
+              for k, (n, s) in enumerate(zip(names, ins)) if not isinstance(s, np.ndarray)]
+    node = helper.make_node(op_type, names, ["y"], **attrs)
+    graph = helper.make_graph([node], "g", inputs, [helper.make_tensor_value_info("y", TensorProto.UNDEFINED, None)],
+                              inits)
+    inferred = onnx.shape_inference.infer_shapes(helper.make_model(graph), strict_mode=True).graph.output[0]
+    dims_in = [tuple(a.shape) if isinstance(a, np.ndarray) else a for a in ins]
+    got = shapes.infer(op_type, dims_in, attrs, consts, TensorProto.FLOAT)
+    assert got == (inferred.type.tensor_type.elem_type, dims(inferred))

@@ -70,17 +70,21 @@ def _pool(shapes: Sequence[Dims], attrs: dict[str, Any], consts: Sequence[np.nda
     return (x[0], x[1], *_spatial(x, attrs["kernel_shape"], attrs))
 
 
-def _slice(shapes: Sequence[Dims], attrs: dict[str, Any], consts: Sequence[np.ndarray | None]) -> Dims:
-    x, (starts, ends, axes, steps) = list(shapes[0]), (list(c) if c is not None else None for c in consts[1:5])
+def _slice(shapes: Sequence[Dims], attrs: dict[str, Any], consts: Sequence[np.ndarray | None]) -> Dims | None:
+    x, given = list(shapes[0]), [None if c is None else [int(v) for v in c] for c in (*consts[1:5], None, None)]
+    starts, ends, axes, steps = given[:4]
+    if starts is None or ends is None:
+        return None  # bounds computed at run time
     for a, s, e, t in zip(axes or range(len(starts)), starts, ends, steps or [1] * len(starts)):
         d = x[a]
-        x[a] = len(range(*slice(int(s), int(e), int(t)).indices(d))) if isinstance(d, int) else None
+        x[a] = len(range(*slice(s, e, t).indices(d))) if isinstance(d, int) else None
     return tuple(x)
 
 
-def _pad(shapes: Sequence[Dims], attrs: dict[str, Any], consts: Sequence[np.ndarray | None]) -> Dims:
+def _pad(shapes: Sequence[Dims], attrs: dict[str, Any], consts: Sequence[np.ndarray | None]) -> Dims | None:
     x, pads = shapes[0], consts[1]
-    assert pads is not None
+    if pads is None:
+        return None
     n = len(x)
     return tuple(d + int(pads[i]) + int(pads[i + n]) if isinstance(d, int) else None for i, d in enumerate(x))
 
@@ -89,14 +93,16 @@ def _flatten(shapes: Sequence[Dims], attrs: dict[str, Any], consts: Sequence[np.
     x, axis = shapes[0], attrs.get("axis", 1)
 
     def prod(ds: Sequence[Dim]) -> Dim:
-        return math.prod(ds) if all(isinstance(d, int) for d in ds) else None  # type: ignore[arg-type]
+        sizes = [d for d in ds if isinstance(d, int)]
+        return math.prod(sizes) if len(sizes) == len(ds) else None
     return (prod(x[:axis]), prod(x[axis:]))
 
 
 def _concat(shapes: Sequence[Dims], attrs: dict[str, Any], consts: Sequence[np.ndarray | None]) -> Dims:
     axis, out = attrs["axis"], list(shapes[0])
     sizes = [s[axis] for s in shapes]
-    out[axis] = sum(sizes) if all(isinstance(d, int) for d in sizes) else None  # type: ignore[arg-type]
+    known = [d for d in sizes if isinstance(d, int)]
+    out[axis] = sum(known) if len(known) == len(sizes) else None
     return tuple(out)
 
 
@@ -109,7 +115,7 @@ def _global(shapes: Sequence[Dims], attrs: dict[str, Any], consts: Sequence[np.n
     return (*shapes[0][:2], *[1] * (len(shapes[0]) - 2))
 
 
-Rule = Callable[[Sequence[Dims], dict[str, Any], Sequence["np.ndarray | None"]], Dims]
+Rule = Callable[[Sequence[Dims], dict[str, Any], Sequence["np.ndarray | None"]], "Dims | None"]
 RULES: dict[str, Rule] = {
     "Conv": _conv, "AveragePool": _pool, "MaxPool": _pool, "Slice": _slice, "Pad": _pad, "Flatten": _flatten,
     "Concat": _concat, "Gemm": _gemm, "GlobalAveragePool": _global, "GlobalMaxPool": _global,
@@ -126,7 +132,10 @@ def infer(op_type: str, shapes: Sequence[Dims], attrs: dict[str, Any],
     elif op_type in BROADCAST:
         dims = broadcast(shapes)
     elif op_type in RULES:
-        dims = RULES[op_type](shapes, attrs, consts)
+        found = RULES[op_type](shapes, attrs, consts)
+        if found is None:
+            return None
+        dims = found
     else:
         return None
     return (BOOL if op_type in BOOLEAN else elem), dims
