@@ -9,8 +9,9 @@ values and nodes are named relative to the scope (`layer1.0.conv1.weight` is `co
 `layer1.0`), other inputs `x0, x1, ...` and outputs named from outside `y0, y1, ...`, so instances
 of a block with the same body (weights of any shape) share one function: ResNet-18's eight basic
 blocks are two functions, `basic` and `basic_2` (with a downsample). A function is named for its
-block (`graph.scopes`), numbered when bodies differ. Values inside functions carry no value_info:
-one function serves instances of different shapes."""
+block (`graph.scopes`), numbered when bodies differ. A call carries the spec line of its scope's
+first node as doc_string. Values inside functions carry no value_info: one function serves
+instances of different shapes."""
 
 from __future__ import annotations
 
@@ -72,7 +73,7 @@ class _Outliner:
         rename = _local_names(scope, body, ins, outs)
         nodes = b"".join(bytes_field(7, OnnxNode(
             n.op_type, [rename[v] for v in n.inputs], [rename[v] for v in n.outputs], _relative(scope, n.name),
-            n.attrs, n.owner, n.domain).encode("" if n.domain else self.sources.get(n.owner, ""))) for n in body)
+            n.attrs, n.owner, n.domain).encode(self.sources.get(n.owner, ""))) for n in body)
         opsets = bytes_field(9, str_field(1, "") + int_field(2, self.opset))
         if any(n.domain == DOMAIN for n in body):
             opsets += bytes_field(9, str_field(1, DOMAIN) + int_field(2, 1))
