@@ -116,7 +116,8 @@ def _free_hw_dims(program: Program, graph: Graph) -> dict[str, Dims]:
                                f"'{n.name}' ({n.op}) depend on the input size")
     # its lowering (kernel or matrices) is computed for one size; the program's graph is asked, as
     # deploy drops a node that is the identity at this size only (adaptive_avgpool 6x6 of a 6x6 map)
-    for n in program.graph.nodes.values():
+    kept = {o.name for o in graph.outputs}
+    for n in live_nodes(program.graph, [o for o in program.graph.outputs if o.name in kept]):
         if n.name != graph.input and n.impl.tied_to_input_size(n):
             raise CompileError(f"--dynamic-hw: '{n.name}' ({n.op} to {'x'.join(map(str, n.shape[1:]))}) is "
                                f"lowered for the {h}x{w} input only")
