@@ -13,8 +13,7 @@ from archspec.parallel import Array
 
 def outputs(graph: Graph, weights: dict[str, Array], x: np.ndarray) -> dict[str, np.ndarray]:
     """onnxruntime's outputs of `graph` (every output, train-only ones included) on input `x`."""
-    dims = {n: graph.nodes[n].shape for n in (graph.input, *(o.node for o in graph.outputs))}
-    compiled = emit(graph, weights, opset=DEFAULT_OPSET, batch="N", fp16=False, io_dims=dims, metadata={})
+    compiled = emit(graph, weights, opset=DEFAULT_OPSET, batch="N", fp16=False, metadata={})
     return run(compiled.proto(), x)
 
 

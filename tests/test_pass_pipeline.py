@@ -12,27 +12,30 @@ from pass_cases import outputs, sample
 from archspec.cli import main
 from archspec.ir import Graph
 from archspec.passes import PassResult, Pipeline, Weights, deploy
+from archspec.passes.drop_noops import drop_noops
 from archspec.passes.drop_train_only import drop_train_only
 from archspec.passes.fold_bn import fold_bn
 from archspec.passes.remove_dropout import remove_dropout
 
 EVERY_OP_REPORT = ["drop_train_only: dropped 6 nodes and train-only aux", "remove_dropout: removed 1 dropout",
-                   "fold_bn: folded 2 bn into conv"]
+                   "drop_noops: removed 3 identity", "fold_bn: folded 2 bn into conv",
+                   "fold_scale: nothing to do"]
 
 
-def test_deploy_runs_the_three_passes_in_order_and_reports_each():
+def test_deploy_runs_the_five_passes_in_order_and_reports_each():
     model = every_op()
     g, w = model.graph, realistic(model)
     ran = deploy().run(g, w)
     assert [str(s) for s in ran.steps] == EVERY_OP_REPORT and ran.changed
     one = drop_train_only(g, w)
     two = remove_dropout(one.graph, one.weights)
-    three = fold_bn(two.graph, two.weights)
+    three = fold_bn(drop_noops(two.graph, two.weights).graph, two.weights)
     assert list(ran.graph.nodes) == list(three.graph.nodes) and ran.weights.keys() == three.weights.keys()
-    assert [s.name for s in deploy(fold=False).run(g, w).steps] == ["drop_train_only", "remove_dropout"]
+    assert [s.name for s in deploy(fold=False).run(g, w).steps] == ["drop_train_only", "remove_dropout",
+                                                                    "drop_noops", "fold_scale"]
     again = deploy().run(ran.graph, ran.weights)  # a deploy graph has nothing left to do
     assert not again.changed and again.graph is ran.graph
-    assert [s.note for s in again.steps] == ["nothing to do"] * 3
+    assert [s.note for s in again.steps] == ["nothing to do"] * 5
     x = sample(g)
     before, after = outputs(g, w, x), outputs(ran.graph, ran.weights, x)
     assert after.keys() == {"logits", "probs"}

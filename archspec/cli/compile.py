@@ -21,6 +21,8 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--mode", choices=["deploy", "train"], default="deploy",
                    help="deploy: eval outputs, no dropout, BN folded (default); train: every output, BN, Dropout")
     p.add_argument("--no-fold-bn", dest="fold_bn", action="store_false", help="keep BatchNormalization nodes")
+    p.add_argument("--functions", action="store_true",
+                   help="each block (scope) as an ONNX model-local function: the hierarchy kept in the file")
     p.add_argument("--weights", metavar="FILE", help=".safetensors, .npz or a torch checkpoint keyed by path")
     p.add_argument("--seed", type=seed, default=0, help="seed of the random initial weights (default 0)")
     p.add_argument("--input", help="override the input size, CxHxW")
@@ -76,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     budget.check(model.graph, "compiling", batch=0, itemsize=2 if args.fp16 else 4)
     out = args.output or safe_filename(model.name, ".onnx")
     opts = dict(opset=args.opset or DEFAULT_OPSET, batch=args.batch, dynamic_hw=args.dynamic_hw, fp16=args.fp16,
-                mode=args.mode, fold_bn=args.fold_bn, weights=args.weights, seed=args.seed)
+                mode=args.mode, fold_bn=args.fold_bn, functions=args.functions, weights=args.weights, seed=args.seed)
     try:
         compiled = compile_model(model.program, **opts)  # as Model.save_onnx, keeping the pass report
         if args.verbose:

@@ -38,6 +38,7 @@ class Options:
     fp16: bool = False  # weights, input and outputs in float16
     mode: str = "deploy"  # deploy: eval outputs, no dropout, BN folded; train: every output, BN and Dropout
     fold_bn: bool = True
+    functions: bool = False  # each block (scope) an ONNX model-local function
 
     def check(self) -> None:
         newest = max(proto.IR_VERSION)  # the newest opset archspec knows; a newer one asks onnx
@@ -91,19 +92,16 @@ def compile_model(program: Program, *, weights: Weights = None, seed: int = 0, *
 def _passes_and_emit(program: Program, arrays: dict[str, Array], opts: Options, desc: str) -> Compiled:
     ran = (deploy(opts.fold_bn) if opts.mode == "deploy" else Pipeline(())).run(program.graph, arrays)
     graph = ran.graph
-    dims = _free_hw_dims(program, graph) if opts.dynamic_hw else _io_dims(graph)
-    compiled = emit(graph, ran.weights, opset=opts.opset, batch=opts.batch or "N", fp16=opts.fp16, io_dims=dims,
-                    metadata=metadata(program, graph, opts.mode, desc), doc=program.description)
+    dims = _free_hw_dims(program, graph) if opts.dynamic_hw else {}
+    compiled = emit(graph, ran.weights, opset=opts.opset, batch=opts.batch or "N", fp16=opts.fp16, dims=dims,
+                    metadata=metadata(program, graph, opts.mode, desc), doc=program.description,
+                    sources=program.sources, functions=opts.functions)
     return replace(compiled, report=tuple(str(s) for s in ran.steps))
 
 
-def _io_dims(graph: Graph) -> dict[str, Dims]:
-    return {n: graph.nodes[n].shape for n in (graph.input, *(o.node for o in graph.outputs))}
-
-
 def _free_hw_dims(program: Program, graph: Graph) -> dict[str, Dims]:
-    """Input [C, "H", "W"]; an output dim that changes with the input size is left unknown (the
-    front end finds which by expanding the spec again at another size)."""
+    """Input [C, "H", "W"]; a dim of any other value that changes with the input size is left
+    unknown (the front end finds which by expanding the spec again at another size)."""
     shape, name = program.input_shape, program.name
     if len(shape) != 3:
         raise CompileError(f"--dynamic-hw needs an image input [C,H,W]; {name} takes {list(shape)}")
@@ -116,11 +114,14 @@ def _free_hw_dims(program: Program, graph: Graph) -> dict[str, Dims]:
         if n.name in dep.sized_weights:
             raise CompileError(f"--dynamic-hw: {name} takes only {h}x{w} inputs: the weights of "
                                f"'{n.name}' ({n.op}) depend on the input size")
-    for n in graph.nodes.values():  # its lowering (kernel or matrices) is computed for one size
+    # its lowering (kernel or matrices) is computed for one size; the program's graph is asked, as
+    # deploy drops a node that is the identity at this size only (adaptive_avgpool 6x6 of a 6x6 map)
+    kept = {o.name for o in graph.outputs}
+    for n in live_nodes(program.graph, [o for o in program.graph.outputs if o.name in kept]):
         if n.name != graph.input and n.impl.tied_to_input_size(n):
             raise CompileError(f"--dynamic-hw: '{n.name}' ({n.op} to {'x'.join(map(str, n.shape[1:]))}) is "
                                f"lowered for the {h}x{w} input only")
-    dims: dict[str, Dims] = {graph.input: (c, "H", "W")}
-    for o in graph.outputs:
-        dims[o.node] = tuple(None if v else d for d, v in zip(graph.nodes[o.node].shape, dep.varying[o.node]))
+    dims: dict[str, Dims] = {n.name: tuple(None if v else d for d, v in zip(n.shape, dep.varying[n.name]))
+                             for n in graph.nodes.values() if n.name in dep.varying}
+    dims[graph.input] = (c, "H", "W")
     return dims

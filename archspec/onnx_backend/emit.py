@@ -4,7 +4,7 @@ the values, declares the graph's inputs and outputs, and assembles the model's p
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -12,7 +12,7 @@ import numpy as np
 
 from archspec.ir import Graph
 from archspec.onnx_backend import proto
-from archspec.onnx_backend.builder import Builder
+from archspec.onnx_backend.builder import Builder, OnnxNode, ValueType
 from archspec.onnx_backend.metadata import META_VERSION
 from archspec.onnx_backend.proto import CompileError as CompileError  # defined beside EncodeError, its kind
 from archspec.onnx_backend.proto import bytes_field, int_field, key, str_field, varint
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 Dims = Sequence[int | str | None]  # an ONNX shape: sizes, symbolic names, or unknown
 GRAPH, INITIALIZER, RAW_DATA = 7, 5, 9  # ModelProto.graph, GraphProto.initializer, TensorProto.raw_data
 PROTOBUF_LIMIT = 2**31 - 1  # the largest message protobuf parses or serialises, in bytes
+FUNCTION_DOMAIN = "archspec"  # the domain of the model-local functions of `--functions`
+FUNCTIONS_IR = 8  # the first IR version with model-local functions (onnx 1.10)
 
 
 class Writer(Protocol):
@@ -36,7 +38,8 @@ class Compiled:
     streams the arrays' bytes, or moves them to an external file, without copying them into a
     protobuf message. An array may still be being drawn (`Deferred`): the writer waits for each in
     turn. Pieces in field-number order: model fields 1-6, graph (7): nodes and name
-    (fields 1-2), initializers (5), inputs and outputs (11-12); model fields 8 and 14."""
+    (fields 1-2), initializers (5), inputs, outputs and value_info (11-13); model fields 8, 14
+    and 25 (functions)."""
 
     model_head: bytes
     graph_head: bytes
@@ -106,30 +109,52 @@ def value_names(graph: Graph) -> tuple[dict[str, str], list[tuple[str, str]]]:
 
 
 def emit(graph: Graph, weights: dict[str, Array], *, opset: int, batch: int | str, fp16: bool,
-         io_dims: dict[str, Dims], metadata: dict[str, str], doc: str = "") -> Compiled:
-    """The model of `graph`. `io_dims` gives the per-sample dims of the input and output nodes."""
+         dims: Mapping[str, Dims] | None = None, metadata: dict[str, str], doc: str = "",
+         sources: Mapping[str, str] | None = None, functions: bool = False) -> Compiled:
+    """The model of `graph`. `dims`: per-sample dims of a node's value where they differ from its IR
+    shape (symbolic or unknown H and W). `sources`: each node's spec line, written as the
+    doc_string of the ONNX nodes it lowers to. `functions`: each scope an ONNX local function."""
     values, identities = value_names(graph)
-    b = Builder(graph, weights, values, opset)
+    elem = proto.FLOAT16 if fp16 else proto.FLOAT
+    dims = dims or {}
+    types = {values[n.name]: (elem, (batch, *dims.get(n.name, n.shape))) for n in graph.nodes.values()}
+    b = Builder(graph, weights, values, opset, types)
     for node in graph.nodes.values():
         node.impl.onnx(node, b)
     for out, read in identities:
-        b.nodes.append(proto.node("Identity", [values[read]], [out], out, {}))
-    elem = proto.FLOAT16 if fp16 else proto.FLOAT
-
-    def io_field(field: int, value: str, node: str) -> bytes:
-        return bytes_field(field, proto.value_info(value, elem, [batch, *io_dims[node]]))
-
+        b.nodes.append(OnnxNode("Identity", [values[read]], [out], out, b"", read))
+        types[out] = types[values[read]]
+    sources = sources or {}
     tensors = {}
     for name, a in b.inits.items():
         a = _cast(a, fp16)
         tensors[name] = (proto.tensor_head(name, a), a)
-    model_head = (int_field(1, proto.ir_version(opset)) + str_field(2, "archspec")
-                  + str_field(3, metadata.get(META_VERSION, "")) + str_field(6, doc))
-    graph_head = b"".join(bytes_field(1, n) for n in b.nodes) + str_field(2, graph.name)
-    graph_tail = io_field(11, graph.input, graph.input) + b"".join(io_field(12, o.name, o.node) for o in graph.outputs)
-    model_tail = bytes_field(8, str_field(1, "") + int_field(2, opset)) + b"".join(
-        bytes_field(14, str_field(1, k) + str_field(2, v)) for k, v in sorted(metadata.items()))
+    if functions:
+        from archspec.onnx_backend.functions import outline
+
+        top, funcs, written = outline(graph, b.nodes, [o.name for o in graph.outputs], sources, opset)
+    else:
+        top, funcs = [n.encode(sources.get(n.owner, "")) for n in b.nodes], []
+        written = [v for n in b.nodes for v in n.outputs]
+    model_head = (int_field(1, max(proto.ir_version(opset), FUNCTIONS_IR) if funcs else proto.ir_version(opset))
+                  + str_field(2, "archspec") + str_field(3, metadata.get(META_VERSION, "")) + str_field(6, doc))
+    graph_head = b"".join(bytes_field(1, n) for n in top) + str_field(2, graph.name)
+    graph_tail = (bytes_field(11, proto.value_info(graph.input, *types[graph.input]))
+                  + b"".join(bytes_field(12, proto.value_info(o.name, *types[o.name])) for o in graph.outputs)
+                  + _value_infos(written, types, {graph.input, *(o.name for o in graph.outputs)}))
+    opsets = bytes_field(8, str_field(1, "") + int_field(2, opset))
+    if funcs:
+        opsets += bytes_field(8, str_field(1, FUNCTION_DOMAIN) + int_field(2, 1))
+    model_tail = opsets + b"".join(
+        bytes_field(14, str_field(1, k) + str_field(2, v)) for k, v in sorted(metadata.items())) + b"".join(
+        bytes_field(25, f) for f in funcs)
     return Compiled(model_head, graph_head, tensors, graph_tail, model_tail)
+
+
+def _value_infos(written: list[str], types: dict[str, ValueType], io: set[str]) -> bytes:
+    """GraphProto.value_info (13): the type of every value the graph's nodes write but its outputs,
+    in node order (with functions, the values inside a function are not the graph's)."""
+    return b"".join(bytes_field(13, proto.value_info(v, *types[v])) for v in written if v not in io and v in types)
 
 
 def _cast(a: Array, fp16: bool) -> Array:

@@ -151,11 +151,24 @@ def _text(v: str | bytes) -> bytes:
         raise EncodeError(f"{v!r} is not valid UTF-8 text ({e.reason})") from None
 
 
-def node(op_type: str, inputs: Sequence[str], outputs: Sequence[str], name: str, attrs: dict[str, object]) -> bytes:
-    """NodeProto: input 1, output 2, name 3 (when given), op_type 4, attribute 5 (sorted by name)."""
+def node(op_type: str, inputs: Sequence[str], outputs: Sequence[str], name: str, attrs: dict[str, object],
+         doc: str = "", domain: str = "") -> bytes:
+    """NodeProto: input 1, output 2, name 3 (when given), op_type 4, attribute 5 (sorted by name),
+    doc_string 6 and domain 7 (when given)."""
+    return node_fields(op_type, inputs, outputs, name, attributes(attrs), doc, domain)
+
+
+def attributes(attrs: dict[str, object]) -> bytes:
+    """A node's attribute fields (5), sorted by name."""
+    return b"".join(bytes_field(5, attribute(k, v)) for k, v in sorted(attrs.items()))
+
+
+def node_fields(op_type: str, inputs: Sequence[str], outputs: Sequence[str], name: str, attrs: bytes,
+                doc: str = "", domain: str = "") -> bytes:
+    """NodeProto with its attribute fields encoded already (`attributes`)."""
     return (b"".join(str_field(1, i) for i in inputs) + b"".join(str_field(2, o) for o in outputs)
-            + (str_field(3, name) if name else b"") + str_field(4, op_type)
-            + b"".join(bytes_field(5, attribute(k, v)) for k, v in sorted(attrs.items())))
+            + (str_field(3, name) if name else b"") + str_field(4, op_type) + attrs
+            + (str_field(6, doc) if doc else b"") + (str_field(7, domain) if domain else b""))
 
 
 def value_info(name: str, elem_type: int, dims: Iterable[int | str | None]) -> bytes:

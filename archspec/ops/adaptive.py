@@ -41,6 +41,9 @@ class AdaptiveAvgPool(Op[AdaptiveAvgPoolParams]):
         Case("larger_from_3x3", {"out": [6, 4]}, ((2, 3, 3),)),
     )
 
+    def noop(self, node: NodeView, ins: list[Shape]) -> bool:
+        return tuple(node.shape[1:]) == tuple(ins[0][1:])
+
     def tied_to_input_size(self, node: NodeView) -> bool:
         """Only the 1x1 grid lowers to an op of any size (GlobalAveragePool)."""
         return tuple(node.shape[1:]) != (1, 1)

@@ -97,6 +97,16 @@ class Op(Generic[P]):
         (adaptive_avgpool to a grid): such a graph cannot take symbolic H and W."""
         return False
 
+    def noop(self, node: NodeView, ins: list[Shape]) -> bool:
+        """Whether the node returns its one input unchanged with these params and input shapes (a
+        scale by 1, an adaptive pool to the size it has): the deploy pass drop_noops removes it."""
+        return False
+
+    def factor(self, node: NodeView) -> float | None:
+        """The constant the node multiplies its one input by (scale), else None: the deploy pass
+        fold_scale folds it into the weights of an `absorbs_norm` producer."""
+        return None
+
     def shape(self, p: P, ins: list[Shape]) -> Shape:
         """Output shape (batch excluded). Elementwise by default."""
         return ins[0]

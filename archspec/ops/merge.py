@@ -166,6 +166,12 @@ class Scale(Op[ScaleParams]):
     shorthand = "value"
     cases = (Case("image", {"value": 0.3}), Case("negative", {"value": -2.0}, ((4,),)))
 
+    def noop(self, node: NodeView, ins: list[Shape]) -> bool:
+        return self.params_of(node).value == 1.0
+
+    def factor(self, node: NodeView) -> float | None:
+        return self.params_of(node).value
+
     def onnx(self, node: NodeView, b: OnnxBuilder) -> None:
         b.op("Mul", [b.x(node), b.const(node, "value", self.params_of(node).value)], node)
 
@@ -225,6 +231,10 @@ class ChannelPad(Op[ChannelPadParams]):
             steps.append(("Pad", "", [pads], {}))
         b.chain(node, b.x(node), steps)
 
+    def noop(self, node: NodeView, ins: list[Shape]) -> bool:
+        p = self.params_of(node)
+        return p.stride == 1 and p.out == ins[0][0]
+
     def shape(self, p: ChannelPadParams, ins: list[Shape]) -> Shape:
         c, h, w = need_image(ins, "channel_pad")
         if p.out < c:
@@ -257,6 +267,9 @@ class Identity(Op[NoParams]):
     name = "identity"
     Params = NoParams
     cases = (Case("image"), Case("flat", inputs=((4,),)))
+
+    def noop(self, node: NodeView, ins: list[Shape]) -> bool:
+        return True
 
     def torch(self, node: NodeView) -> TorchLowering:
         from torch import nn

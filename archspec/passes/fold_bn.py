@@ -65,11 +65,11 @@ def _fold(weights: Weights, conv: Node, bn: Node) -> tuple[Array, np.ndarray]:
     # W' in float32: W * s rounds once more than in float64 (relative 6e-8) at a quarter of the cost
     w, s32 = weights[f"{conv.name}.weight"], s.astype(np.float32)
     if isinstance(w, Deferred):  # drawn for this compile alone: scaled in place, as it is drawn
-        return w.then(lambda a: _scale(a, s32, a)), b.astype(np.float32)
-    return _scale(w, s32), b.astype(np.float32)
+        return w.then(lambda a: scale_rows(a, s32, a)), b.astype(np.float32)
+    return scale_rows(w, s32), b.astype(np.float32)
 
 
-def _scale(w: np.ndarray, s: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+def scale_rows(w: np.ndarray, s: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """w * s along the first axis, into `out` when given."""
     scaled: np.ndarray = np.multiply(w, s.reshape(-1, *[1] * (w.ndim - 1)), out=out)
     return scaled

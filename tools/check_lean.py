@@ -1,0 +1,78 @@
+"""Whether archspec's deploy graphs leave graph simplifiers anything to remove, built-in by built-in.
+
+    python tools/check_lean.py [NAME ...]
+
+Compiles each built-in (deploy mode, the default options), then runs onnxsim (`onnxsim.simplify`)
+and onnxslim (`onnxslim.slim`) on the model and prints the node counts before and after, with
+what each tool took away (by op type). archspec's deploy passes (drop_noops, fold_bn, fold_scale)
+and lowerings are meant to leave nothing: the exit status is 1 when a tool removes a node.
+tests/test_lean.py runs the same check on every built-in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import sys
+from collections import Counter
+from dataclasses import dataclass
+
+import onnx
+
+import archspec
+from archspec.loader import builtin_names
+
+
+@dataclass(frozen=True)
+class Lean:
+    name: str
+    nodes: int
+    onnxsim: int
+    onnxslim: int
+    removed: dict[str, dict[str, int]]  # tool -> op type -> nodes it removed
+
+    @property
+    def lean(self) -> bool:
+        return self.nodes == self.onnxsim == self.onnxslim
+
+
+def check(name: str) -> Lean:
+    import onnxsim
+    import onnxslim
+
+    model = archspec.load(name).to_onnx()
+    ops = Counter(n.op_type for n in model.graph.node)
+    with contextlib.redirect_stdout(io.StringIO()):  # onnxslim prints its own table
+        simplified, _ = onnxsim.simplify(_copy(model))
+        slimmed = onnxslim.slim(_copy(model))
+    after = {tool: Counter(n.op_type for n in m.graph.node) for tool, m in (("onnxsim", simplified),
+                                                                           ("onnxslim", slimmed))}
+    return Lean(name, sum(ops.values()), sum(after["onnxsim"].values()), sum(after["onnxslim"].values()),
+                {tool: dict(ops - c) for tool, c in after.items() if ops - c})
+
+
+def _copy(model: onnx.ModelProto) -> onnx.ModelProto:
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    return m
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("names", nargs="*", help="built-ins to check (default: all)")
+    names = ap.parse_args().names or builtin_names()
+    print(f"{'built-in':<24}{'nodes':>7}{'onnxsim':>9}{'onnxslim':>10}  removed")
+    results = []
+    for name in names:
+        r = check(name)
+        results.append(r)
+        gone = "; ".join(f"{tool}: {dict(ops)}" for tool, ops in r.removed.items()) or "-"
+        print(f"{name:<24}{r.nodes:>7}{r.onnxsim:>9}{r.onnxslim:>10}  {gone}", flush=True)
+    bad = [r.name for r in results if not r.lean]
+    print(f"{len(results) - len(bad)} of {len(results)} lean" + (f"; not: {', '.join(bad)}" if bad else ""))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
