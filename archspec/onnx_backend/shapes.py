@@ -115,11 +115,41 @@ def _global(shapes: Sequence[Dims], attrs: dict[str, Any], consts: Sequence[np.n
     return (*shapes[0][:2], *[1] * (len(shapes[0]) - 2))
 
 
+def _transpose(shapes: Sequence[Dims], attrs: dict[str, Any], consts: Sequence[np.ndarray | None]) -> Dims:
+    x = shapes[0]
+    return tuple(x[i] for i in attrs.get("perm", range(len(x) - 1, -1, -1)))
+
+
+def _reshape(shapes: Sequence[Dims], attrs: dict[str, Any], consts: Sequence[np.ndarray | None]) -> Dims | None:
+    """A constant target shape: 0 copies the input's dim (allowzero unset), -1 takes what is left."""
+    x, target = shapes[0], consts[1]
+    if target is None:
+        return None
+    out: list[Dim] = [x[i] if int(d) == 0 else int(d) for i, d in enumerate(target)]
+    if -1 in out:
+        sizes, rest = [d for d in x if isinstance(d, int)], [d for d in out if d != -1]
+        known = [d for d in rest if isinstance(d, int)]
+        whole = math.prod(sizes) if len(sizes) == len(x) else None
+        part = math.prod(known) if len(known) == len(rest) else None
+        out[out.index(-1)] = whole // part if whole is not None and part else None
+    return tuple(out)
+
+
+def _reduce(shapes: Sequence[Dims], attrs: dict[str, Any], consts: Sequence[np.ndarray | None]) -> Dims | None:
+    """ReduceMean and kin: axes as an attribute (before opset 18) or a constant input."""
+    x = shapes[0]
+    given = attrs.get("axes", consts[1] if len(consts) > 1 else None)
+    axes = range(len(x)) if given is None else [int(a) % len(x) for a in given]
+    keep = attrs.get("keepdims", 1)
+    return tuple(1 if i in axes else d for i, d in enumerate(x) if keep or i not in axes)
+
+
 Rule = Callable[[Sequence[Dims], dict[str, Any], Sequence["np.ndarray | None"]], "Dims | None"]
 RULES: dict[str, Rule] = {
     "Conv": _conv, "AveragePool": _pool, "MaxPool": _pool, "Slice": _slice, "Pad": _pad, "Flatten": _flatten,
     "Concat": _concat, "Gemm": _gemm, "GlobalAveragePool": _global, "GlobalMaxPool": _global,
-    "MatMul": lambda s, a, c: _matmul(s),
+    "MatMul": lambda s, a, c: _matmul(s), "Transpose": _transpose, "Reshape": _reshape,
+    **dict.fromkeys(("ReduceMean", "ReduceSum", "ReduceMax", "ReduceL2"), _reduce),
 }
 
 
