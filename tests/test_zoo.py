@@ -15,6 +15,7 @@ from archspec.expand import validate_spec
 from archspec.loader import BUILTIN_DIR, builtin_names, find_spec, read
 from archspec.ops.base import state_key
 from archspec.reference import ReferenceSpec
+from tests.meta_build import build_on_meta
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,7 +38,10 @@ FIGURES: dict[str, tuple[int, int | str, tuple[int, ...]]] = {
     "densenet_bc100": (769_162, "0.288", (3, 32, 32)),
 }
 # train graphs with more params than the eval graph (exact; both sources' built-ins)
-TRAIN_PARAMS = {"googlenet": 13_004_888}  # with both aux heads: + 3,188,968 + 3,191,016
+TRAIN_PARAMS = {"googlenet": 13_004_888,  # with both aux heads: + 3,188,968 + 3,191,016
+                "inception_v3": 27_161_264}  # with AuxLogits: + 3,326,696
+# torchvision's weights that hold the train-only aux head: their `num_params` is our train_params
+META_COUNTS_AUX = {"inception_v3"}
 # MACs counted exactly once (torchvision's metadata prints 3 decimals): kept as a finer check
 EXACT_MACS = {"alexnet": 714_188_480, "googlenet": 1_498_376_192}
 # kwargs that leave the eval graph's params and MACs as torchvision's weights were measured with
@@ -118,7 +122,7 @@ def test_figures_equal_torchvision_metadata(name: str):
     weights, crop = found
     m, meta = model(name), weights.meta
     assert m.input_shape[1:] == (crop, crop), f"{weights} was measured at {crop}x{crop}"
-    assert m.params == meta["num_params"]
+    assert (m.train_params if name in META_COUNTS_AUX else m.params) == meta["num_params"]
     ops = meta["_ops"]
     digits = len(repr(ops).partition(".")[2])
     assert abs(m.macs / 1e9 - ops) <= 0.5 * 10 ** -digits + 1e-12, (m.macs, ops)
@@ -165,12 +169,9 @@ def reference(name: str):
     return backend.Reference.of(spec)
 
 
-def _reference_state(build) -> dict[str, tuple[int, ...]]:
+def _reference_state(build, name: str = "") -> dict[str, tuple[int, ...]]:
     """Built on the meta device: random init without memory or time."""
-    import torch
-
-    with torch.device("meta"):
-        module = build()
+    module = build_on_meta(build, name)
     return {k: tuple(v.shape) for k, v in module.state_dict().items() if not k.endswith("num_batches_tracked")}
 
 
@@ -185,7 +186,7 @@ REFERENCED = [n for n in builtin_names() if declared(n) is not None]
 @pytest.mark.parametrize("name", REFERENCED)
 def test_state_dict_layout_matches_reference(name: str):
     """Every weight and buffer key of the spec is the reference's, with the same shape, and back."""
-    ref = {reference(name).rename(k): v for k, v in _reference_state(reference(name).build).items()}
+    ref = {reference(name).rename(k): v for k, v in _reference_state(reference(name).build, name).items()}
     ours = _spec_state(model(name).graph)
     assert sorted(set(ours) - set(ref)) == [] and sorted(set(ref) - set(ours)) == []
     assert ours == ref
