@@ -9,7 +9,6 @@ import pytest
 from onnx_cases import run, scale_diff
 
 import archspec
-from archspec.loader import builtin_names
 
 HARDSWISH = """
 archspec: 1
@@ -42,8 +41,6 @@ DYNAMO_NODES = {"efficientnet_b0": 239, "mobilenet_v3_large": 140}
 
 @pytest.mark.parametrize("name", sorted(DYNAMO_NODES))
 def test_onnx_has_no_more_nodes_than_dynamo(name: str):
-    if name not in builtin_names():
-        pytest.skip(f"{name} is not built in yet")
     proto = archspec.load(name).to_onnx(batch=1)
     assert len(proto.graph.node) <= DYNAMO_NODES[name]
 
@@ -52,8 +49,6 @@ def test_onnx_has_no_more_nodes_than_dynamo(name: str):
 def test_stochastic_depth_rates_are_torchvisions(name: str):
     """Each residual block's drop rate is torchvision's (sd * block index / blocks, over the whole
     net), in its place; the deploy graph has none of them."""
-    if name not in builtin_names():
-        pytest.skip(f"{name} is not built in yet")
     tv = pytest.importorskip("torchvision.models")
     ref = getattr(tv, name)()
     want = {f"{k}.stochastic_depth": m.stochastic_depth.p for k, m in ref.named_modules()
@@ -69,8 +64,6 @@ def test_stochastic_depth_rates_are_torchvisions(name: str):
 def test_efficientnet_train_mode_equals_torchvision():
     """Train mode: stochastic depth, dropout and batch statistics on in both; the same seed gives the
     same drop draws because the blocks run in torchvision's order (and another seed, other draws)."""
-    if "efficientnet_b0" not in builtin_names():
-        pytest.skip("efficientnet_b0 is not built in yet")
     torch = pytest.importorskip("torch")
     tv = pytest.importorskip("torchvision.models")
     model = archspec.load("efficientnet_b0", input_shape=(3, 64, 64))  # global pooling: any size

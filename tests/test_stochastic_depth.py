@@ -56,9 +56,10 @@ def test_convnext_tiny_train_mode_equals_torchvision():
 
     from archspec.torch_backend import import_reference
 
-    net = archspec.load("convnext_tiny").to_torch(seed=0).train()
+    model = archspec.load("convnext_tiny")
+    net = model.to_torch(seed=0).train()
     ref = convnext_tiny().train()
-    import_reference(net, "convnext_tiny", ref)
+    import_reference(net, model.reference, ref)
     ps = [m.p for m in net.modules() if type(m).__name__ == "StochasticDepth"]
     assert ps == [m.stochastic_depth.p for m in ref.modules() if type(m).__name__ == "CNBlock"]
     x = torch.randn(4, 3, 64, 64, generator=torch.Generator().manual_seed(0))

@@ -157,6 +157,9 @@ def test_verify_reference_norms_are_randomised():
     ln = torch.nn.LayerNorm(8)
     randomise_norms(ln, seed=0)
     assert (ln.weight - 1).abs().max() > 0.1 and ln.bias.abs().max() > 0.01
+    block = tv.models.convnext.CNBlock(8, layer_scale=1e-6, stochastic_depth_prob=0.0)
+    randomise_norms(block, seed=0)  # a ConvNeXt block scaled by 1e-6 would vanish from a comparison
+    assert block.layer_scale.min() >= 0.5 and block.layer_scale.std() > 0.05
 
 
 @pytest.mark.parametrize(("text", "message"), [

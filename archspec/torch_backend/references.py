@@ -97,10 +97,10 @@ def _timm(builder: str, kwargs: Mapping[str, Any]) -> Any:
 
 
 def randomise_norms(module: Any, seed: int) -> None:
-    """Random BN running statistics and affines, and random LayerNorm/GroupNorm affines, drawn
-    under `seed`: at their initial values (mean 0, var 1, weight 1, bias 0) a norm is close to
-    the identity, and a comparison could not see a norm misplaced, mis-parametrised or folded
-    wrongly."""
+    """Random BN running statistics and affines, random LayerNorm/GroupNorm affines and random
+    layer scales, drawn under `seed`: at their initial values (mean 0, var 1, weight 1, bias 0) a
+    norm is close to the identity, and a comparison could not see a norm misplaced,
+    mis-parametrised or folded wrongly; at ConvNeXt's 1e-6 a layer-scaled block vanishes from it."""
     import torch
     from torch import nn
 
@@ -117,3 +117,6 @@ def randomise_norms(module: Any, seed: int) -> None:
                     m.weight.copy_(torch.rand(m.weight.shape, generator=g) + 0.5)
                 if getattr(m, "bias", None) is not None:
                     m.bias.copy_(torch.randn(m.bias.shape, generator=g) * 0.1)
+        for key, p in module.named_parameters():
+            if key.rpartition(".")[2] == "layer_scale":
+                p.copy_(torch.rand(p.shape, generator=g) + 0.5)
