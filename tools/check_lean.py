@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import io
+import json
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -61,7 +63,12 @@ def _copy(model: onnx.ModelProto) -> onnx.ModelProto:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("names", nargs="*", help="built-ins to check (default: all)")
-    names = ap.parse_args().names or builtin_names()
+    ap.add_argument("--json", action="store_true", help="print one JSON list of the results instead")
+    args = ap.parse_args()
+    names = args.names or builtin_names()
+    if args.json:
+        print(json.dumps([dataclasses.asdict(check(name)) for name in names]))
+        return 0
     print(f"{'built-in':<24}{'nodes':>7}{'onnxsim':>9}{'onnxslim':>10}  removed")
     results = []
     for name in names:
