@@ -86,7 +86,8 @@ def _pad(shapes: Sequence[Dims], attrs: dict[str, Any], consts: Sequence[np.ndar
     if pads is None:
         return None
     n = len(x)
-    return tuple(d + int(pads[i]) + int(pads[i + n]) if isinstance(d, int) else None for i, d in enumerate(x))
+    grow = [int(pads[i]) + int(pads[i + n]) for i in range(n)]
+    return tuple(d + g if isinstance(d, int) else d if g == 0 else None for d, g in zip(x, grow))
 
 
 def _flatten(shapes: Sequence[Dims], attrs: dict[str, Any], consts: Sequence[np.ndarray | None]) -> Dims:

@@ -20,7 +20,8 @@ def merge_patches(x: T.Tensor) -> T.Tensor:
     """torchvision's _patch_merging_pad."""
     from torchvision.models.swin_transformer import _patch_merging_pad
 
-    return _patch_merging_pad(x)
+    merged: T.Tensor = _patch_merging_pad(x)
+    return merged
 
 
 @register

@@ -11,6 +11,7 @@ from archspec.ops.base import Arrays, Case, Op, OpError, Params, Saved, Shape, f
 
 if TYPE_CHECKING:
     import numpy as np
+    from torch import nn
 
     from archspec.lowering import NodeView, OnnxBuilder, TorchLowering
 
@@ -158,8 +159,9 @@ class WindowAttention(Op[WindowAttentionParams]):
         from torchvision.models.swin_transformer import ShiftedWindowAttention
 
         p = self.params_of(node)
-        return ShiftedWindowAttention(node.shape[2], list(p.window), list(p.shift), p.heads,
-                                      attention_dropout=p.attention_dropout, dropout=p.dropout)
+        module: nn.Module = ShiftedWindowAttention(node.shape[2], list(p.window), list(p.shift), p.heads,
+                                                   attention_dropout=p.attention_dropout, dropout=p.dropout)
+        return module
 
     def reference(self, node: NodeView, ins: list[np.ndarray], w: Arrays) -> np.ndarray:
         import numpy as np
@@ -178,40 +180,37 @@ class WindowAttention(Op[WindowAttentionParams]):
         y = y.transpose(0, 2, 1, 3).reshape(-1, g.tokens, g.c) @ w["proj.weight"].T + w["proj.bias"]
         hw = [-1, g.hp // g.wh, g.wp // g.ww, g.wh, g.ww, g.c]
         y = y.reshape(hw).transpose(WINDOWS).reshape(-1, g.hp, g.wp, g.c)
-        return np.roll(y, g.shift, (1, 2))[:, :g.h, :g.w]
+        return np.asarray(np.roll(y, g.shift, (1, 2))[:, :g.h, :g.w])
 
     def onnx(self, node: NodeView, b: OnnxBuilder) -> None:
-        """Pad, roll (Slice + Concat), Reshape/Transpose into windows, MatMul qkv, Gather of the
-        bias table by the index, a constant mask when shifted, Softmax, MatMul, and back."""
+        """Pad, roll (Slice + Concat), Reshape/Transpose into [N, windows, T, C], MatMul qkv, Gather
+        of the bias table by the index, a constant mask when shifted, Softmax, MatMul, and back.
+        The batch stays axis 0 of every helper (Reshape's 0 copies it), so shape inference keeps N."""
         g = Geometry(self.params_of(node), b.in_shape(node))
         x = b.x(node)
         if (g.hp, g.wp) != (g.h, g.w):
             pad = b.const(node, "pads", [0, 0, 0, 0, 0, g.hp - g.h, g.wp - g.w, 0], "int64")
             x = b.op("Pad", [x, pad], node, "pad")
         x = _roll(node, b, x, (-g.shift[0], -g.shift[1]), (g.hp, g.wp), "roll")
-        x = _reshape(node, b, x, g.partitioned(), "split")
+        x = _reshape(node, b, x, [0, *g.partitioned()[1:]], "split")
         x = b.op("Transpose", [x], node, "windows_t", perm=WINDOWS)
-        x = _reshape(node, b, x, [-1, g.tokens, g.c], "windows")
-        qkv = _linear(node, b, x, "qkv")
-        qkv = _reshape(node, b, qkv, [-1, g.tokens, 3, g.heads, g.d], "qkv_split")
-        qkv = b.op("Transpose", [qkv], node, "qkv_t", perm=[2, 0, 3, 1, 4])
+        x = _reshape(node, b, x, [0, g.windows, g.tokens, g.c], "windows")
+        qkv = _reshape(node, b, _linear(node, b, x, "qkv"), [0, g.windows, g.tokens, 3, g.heads, g.d], "qkv_split")
+        qkv = b.op("Transpose", [qkv], node, "qkv_t", perm=[3, 0, 1, 4, 2, 5])  # [3, N, windows, heads, T, d]
         q, k, v = (b.op("Gather", [qkv, b.const(node, f"{n}_at", i, "int64")], node, n, axis=0)
                    for i, n in enumerate("qkv"))
         q = b.op("Mul", [q, b.const(node, "scale", g.d ** -0.5)], node, "q_scaled")
-        kt = b.op("Transpose", [k], node, "k_t", perm=[0, 1, 3, 2])
+        kt = b.op("Transpose", [k], node, "k_t", perm=[0, 1, 2, 4, 3])
         attn = b.op("MatMul", [q, kt], node, "logits")
         attn = b.op("Add", [attn, _onnx_bias(node, b, g)], node, "biased")
         if g.shifted:
-            attn = _reshape(node, b, attn, [-1, g.windows, g.heads, g.tokens, g.tokens], "by_window")
             attn = b.op("Add", [attn, b.const(node, "mask", shift_mask(g)[:, None])], node, "masked")
-            attn = _reshape(node, b, attn, [-1, g.heads, g.tokens, g.tokens], "masked_heads")
         attn = b.op("Softmax", [attn], node, "softmax", axis=-1)
-        y = b.op("MatMul", [attn, v], node, "mixed")
-        y = b.op("Transpose", [y], node, "mixed_t", perm=[0, 2, 1, 3])
-        y = _linear(node, b, _reshape(node, b, y, [-1, g.tokens, g.c], "heads_merged"), "proj")
-        y = _reshape(node, b, y, [-1, g.hp // g.wh, g.wp // g.ww, g.wh, g.ww, g.c], "unsplit")
+        y = b.op("Transpose", [b.op("MatMul", [attn, v], node, "mixed")], node, "mixed_t", perm=[0, 1, 3, 2, 4])
+        y = _linear(node, b, _reshape(node, b, y, [0, g.windows, g.tokens, g.c], "heads_merged"), "proj")
+        y = _reshape(node, b, y, [0, g.hp // g.wh, g.wp // g.ww, g.wh, g.ww, g.c], "unsplit")
         y = b.op("Transpose", [y], node, "unsplit_t", perm=WINDOWS)
-        y = _reshape(node, b, y, [-1, g.hp, g.wp, g.c], "merged")
+        y = _reshape(node, b, y, [0, g.hp, g.wp, g.c], "merged")
         y = _roll(node, b, y, g.shift, (g.hp, g.wp), "unroll")
         if (g.hp, g.wp) != (g.h, g.w):
             ends = b.const(node, "crop_ends", [g.h, g.w], "int64")
@@ -222,8 +221,10 @@ class WindowAttention(Op[WindowAttentionParams]):
 
 def _bias(w: Arrays, g: Geometry) -> np.ndarray:
     """The relative position bias (heads, T, T) from the table and the index."""
+    import numpy as np
+
     rows = w["relative_position_bias_table"][w["relative_position_index"].astype(int)]
-    return rows.reshape(g.tokens, g.tokens, g.heads).transpose(2, 0, 1)
+    return np.asarray(rows).reshape(g.tokens, g.tokens, g.heads).transpose(2, 0, 1)
 
 
 def _onnx_bias(node: NodeView, b: OnnxBuilder, g: Geometry) -> str:
