@@ -98,6 +98,7 @@ class WindowAttention(Op[WindowAttentionParams]):
     family = "attention"
     Params = WindowAttentionParams
     cases = (Case("plain", {"heads": 2, "window": [3, 3]}, ((6, 6, 4),)),
+             Case("shifted", {"heads": 2, "window": [3, 3], "shift": [1, 1]}, ((6, 6, 4),)),
              Case("shift_pad", {"heads": 2, "window": [3, 2], "shift": [1, 1]}, ((7, 5, 4),)),
              Case("shift_one_axis", {"heads": 1, "window": [2, 4], "shift": [1, 2]}, ((4, 4, 3),)),
              Case("covered", {"heads": 3, "window": [7, 7], "shift": [3, 3]}, ((4, 5, 6),)))
@@ -210,13 +211,13 @@ class WindowAttention(Op[WindowAttentionParams]):
         y = _linear(node, b, _reshape(node, b, y, [0, g.windows, g.tokens, g.c], "heads_merged"), "proj")
         y = _reshape(node, b, y, [0, g.hp // g.wh, g.wp // g.ww, g.wh, g.ww, g.c], "unsplit")
         y = b.op("Transpose", [y], node, "unsplit_t", perm=WINDOWS)
-        y = _reshape(node, b, y, [0, g.hp, g.wp, g.c], "merged")
-        y = _roll(node, b, y, g.shift, (g.hp, g.wp), "unroll")
-        if (g.hp, g.wp) != (g.h, g.w):
+        padded = (g.hp, g.wp) != (g.h, g.w)  # the last of merge, unroll, crop writes the node's value
+        y = _reshape(node, b, y, [0, g.hp, g.wp, g.c], None if not (padded or g.shifted) else "merged")
+        y = _roll(node, b, y, g.shift, (g.hp, g.wp), "unroll", final=not padded)
+        if padded:
             ends = b.const(node, "crop_ends", [g.h, g.w], "int64")
-            y = b.op("Slice", [y, b.const(node, "crop_starts", [0, 0], "int64"), ends,
-                               b.const(node, "crop_axes", [1, 2], "int64")], node, "crop")
-        b.op("Identity", [y], node)
+            b.op("Slice", [y, b.const(node, "crop_starts", [0, 0], "int64"), ends,
+                           b.const(node, "crop_axes", [1, 2], "int64")], node)
 
 
 def _bias(w: Arrays, g: Geometry) -> np.ndarray:
@@ -234,8 +235,9 @@ def _onnx_bias(node: NodeView, b: OnnxBuilder, g: Geometry) -> str:
     return b.op("Transpose", [rows], node, "bias", perm=[2, 0, 1])
 
 
-def _reshape(node: NodeView, b: OnnxBuilder, x: str, shape: list[int], tag: str) -> str:
-    return b.op("Reshape", [x, b.const(node, f"{tag}_shape", shape, "int64")], node, tag)
+def _reshape(node: NodeView, b: OnnxBuilder, x: str, shape: list[int], tag: str | None) -> str:
+    """Reshape to a constant shape; tag None: the node's final op."""
+    return b.op("Reshape", [x, b.const(node, f"{tag or 'out'}_shape", shape, "int64")], node, tag)
 
 
 def _linear(node: NodeView, b: OnnxBuilder, x: str, lin: str) -> str:
@@ -245,17 +247,17 @@ def _linear(node: NodeView, b: OnnxBuilder, x: str, lin: str) -> str:
 
 
 def _roll(node: NodeView, b: OnnxBuilder, x: str, shifts: tuple[int, int], sizes: tuple[int, int],
-          tag: str) -> str:
-    """torch.roll on axes 1 and 2 of [N,H,W,C]: each a Concat of the two Slices it swaps."""
-    for axis, (s, size) in enumerate(zip(shifts, sizes), start=1):
-        cut = -s % size
-        if cut == 0:
-            continue
+          tag: str, final: bool = False) -> str:
+    """torch.roll on axes 1 and 2 of [N,H,W,C]: each a Concat of the two Slices it swaps. `final`:
+    the last Concat is the node's final op."""
+    cuts = [(axis, -s % size, size) for axis, (s, size) in enumerate(zip(shifts, sizes), start=1) if s % size]
+    for axis, cut, size in cuts:
         parts = []
         for part, (lo, hi) in (("tail", (cut, size)), ("head", (0, cut))):
             t = f"{tag}{axis}_{part}"
             parts.append(b.op("Slice", [x, b.const(node, f"{t}_start", [lo], "int64"),
                                         b.const(node, f"{t}_end", [hi], "int64"),
                                         b.const(node, f"{t}_axis", [axis], "int64")], node, t))
-        x = b.op("Concat", parts, node, f"{tag}{axis}", axis=axis)
+        last = final and axis == cuts[-1][0]
+        x = b.op("Concat", parts, node, None if last else f"{tag}{axis}", axis=axis)
     return x
