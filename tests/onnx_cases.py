@@ -25,13 +25,15 @@ def every_op() -> archspec.Model:
 # Test-time policy for the zoo's largest built-ins, beside the reduced inputs of zoo_sizes.py (their
 # figures stay checked at full size in test_zoo.py). ONNX_COVERED: the biggest members
 # of a family, whose ONNX checks a smaller sibling with the very same blocks covers (vgg11 and
-# vgg11_bn; resnext101_64x4d, wide_resnet50_2; regnet_x_8gf, regnet_y_8gf), because each would
-# spend 5-20 s compiling 0.3-0.6 GB of weights twice; they keep the torch-vs-reference check (which
-# runs every key, shape and value of theirs against torchvision) and their figures. TOO_BIG: not
+# vgg11_bn; resnext101_64x4d, wide_resnet50_2; regnet_x_8gf, regnet_y_8gf; swin_t for swin_s and
+# swin_b), because each would spend 5-20 s compiling 0.3-0.6 GB of weights twice; they keep the
+# torch-vs-reference check (which runs every key, shape and value of theirs against torchvision)
+# and their figures. TOO_BIG: not
 # built by any test (regnet_y_128gf: 644M params, 2.6 GB a copy; its ONNX needs external data):
 # state_dict layout on the meta device and figures only (tests/test_zoo_cnn.py).
 ONNX_COVERED = {*(f"vgg{d}{bn}" for d in (13, 16, 19) for bn in ("", "_bn")), "resnext101_32x8d",
-                "wide_resnet101_2", *(f"regnet_{s}" for s in ("x_16gf", "x_32gf", "y_16gf", "y_32gf"))}
+                "wide_resnet101_2", *(f"regnet_{s}" for s in ("x_16gf", "x_32gf", "y_16gf", "y_32gf")),
+                "swin_s", "swin_b"}
 TOO_BIG = {"regnet_y_128gf"}
 
 

@@ -121,8 +121,9 @@ class Builder:
             else:
                 return  # an input of unknown type: so is this value
             consts.append(a if isinstance(a, np.ndarray) else None)
-        # the data's type: a mask's (Where's condition) is not the output's
-        elem = next((self.types[i][0] for i in inputs if i in self.types and self.types[i][0] != shapes.BOOL),
+        # the data's type: a mask's (Where's condition) and Gather's indices' are not the output's
+        data = inputs[:1] if op_type == "Gather" else inputs
+        elem = next((self.types[i][0] for i in data if i in self.types and self.types[i][0] != shapes.BOOL),
                     proto.FLOAT)
         found = shapes.infer(op_type, dims, attrs, consts, elem)
         if found is not None:

@@ -86,7 +86,8 @@ def _pad(shapes: Sequence[Dims], attrs: dict[str, Any], consts: Sequence[np.ndar
     if pads is None:
         return None
     n = len(x)
-    return tuple(d + int(pads[i]) + int(pads[i + n]) if isinstance(d, int) else None for i, d in enumerate(x))
+    grow = [int(pads[i]) + int(pads[i + n]) for i in range(n)]
+    return tuple(d + g if isinstance(d, int) else d if g == 0 else None for d, g in zip(x, grow))
 
 
 def _flatten(shapes: Sequence[Dims], attrs: dict[str, Any], consts: Sequence[np.ndarray | None]) -> Dims:
@@ -144,11 +145,19 @@ def _reduce(shapes: Sequence[Dims], attrs: dict[str, Any], consts: Sequence[np.n
     return tuple(1 if i in axes else d for i, d in enumerate(x) if keep or i not in axes)
 
 
+def _gather(shapes: Sequence[Dims], attrs: dict[str, Any], consts: Sequence[np.ndarray | None]) -> Dims:
+    """data[..., indices, ...] on `axis`: the axis becomes the indices' dims."""
+    x, idx = shapes
+    axis = attrs.get("axis", 0) % len(x)
+    return (*x[:axis], *idx, *x[axis + 1:])
+
+
 Rule = Callable[[Sequence[Dims], dict[str, Any], Sequence["np.ndarray | None"]], "Dims | None"]
 RULES: dict[str, Rule] = {
     "Conv": _conv, "AveragePool": _pool, "MaxPool": _pool, "Slice": _slice, "Pad": _pad, "Flatten": _flatten,
     "Concat": _concat, "Gemm": _gemm, "GlobalAveragePool": _global, "GlobalMaxPool": _global,
     "MatMul": lambda s, a, c: _matmul(s), "Transpose": _transpose, "Reshape": _reshape,
+    "Gather": _gather, "Cast": lambda s, a, c: s[0],
     **dict.fromkeys(("ReduceMean", "ReduceSum", "ReduceMax", "ReduceL2"), _reduce),
 }
 
@@ -168,4 +177,6 @@ def infer(op_type: str, shapes: Sequence[Dims], attrs: dict[str, Any],
         dims = found
     else:
         return None
+    if op_type == "Cast":
+        return int(attrs["to"]), dims
     return (BOOL if op_type in BOOLEAN else elem), dims

@@ -100,7 +100,9 @@ def randomise_norms(module: Any, seed: int) -> None:
     """Random BN running statistics and affines, random LayerNorm/GroupNorm affines and random
     layer scales, drawn under `seed`: at their initial values (mean 0, var 1, weight 1, bias 0) a
     norm is close to the identity, and a comparison could not see a norm misplaced,
-    mis-parametrised or folded wrongly; at ConvNeXt's 1e-6 a layer-scaled block vanishes from it."""
+    mis-parametrised or folded wrongly; at ConvNeXt's 1e-6 a layer-scaled block vanishes from it.
+    Also Swin's relative position bias tables: at their std 0.02 they barely move a softmax, so a
+    wrongly looked-up bias would go unseen."""
     import torch
     from torch import nn
 
@@ -117,6 +119,9 @@ def randomise_norms(module: Any, seed: int) -> None:
                     m.weight.copy_(torch.rand(m.weight.shape, generator=g) + 0.5)
                 if getattr(m, "bias", None) is not None:
                     m.bias.copy_(torch.randn(m.bias.shape, generator=g) * 0.1)
+            table = getattr(m, "relative_position_bias_table", None)
+            if isinstance(table, nn.Parameter):
+                table.copy_(torch.randn(table.shape, generator=g))
         for key, p in module.named_parameters():
             if key.rpartition(".")[2] == "layer_scale":
                 p.copy_(torch.rand(p.shape, generator=g) + 0.5)
