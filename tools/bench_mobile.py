@@ -35,13 +35,23 @@ EXPORT = """
 import torch, torchvision
 torch.manual_seed(0)
 model = torchvision.models.{name}().eval()
+{randomise}
 torch.onnx.export(model, (torch.randn(1, 3, 224, 224),), {path!r}, dynamo=True,
                   input_names=["image"], output_names=["logits"])
 """
 SAVE_STATE = """
 import torch, torchvision
 torch.manual_seed(0)
-torch.save(torchvision.models.{name}().state_dict(), {path!r})
+model = torchvision.models.{name}()
+{randomise}
+torch.save(model.state_dict(), {path!r})
+"""
+# all-zero weight matrices and tokens (ViT's head, class token) drawn, or the output is all zeros
+RANDOMISE = """
+with torch.no_grad():
+    for p in model.parameters():
+        if p.dim() >= 2 and not p.any():
+            p.normal_(0, 0.02)
 """
 
 
@@ -50,11 +60,13 @@ def commands(out: Path, models: tuple[str, ...]) -> dict[str, list[str]]:
     cmds = {}
     for name in models:
         cmds[f"archspec {name}"] = [py, "-m", "archspec", "compile", name, "-o", str(out / f"{name}.archspec.onnx")]
-        cmds[f"dynamo {name}"] = [py, "-c", EXPORT.format(name=name, path=str(out / f"{name}.dynamo.onnx"))]
+        export = EXPORT.format(name=name, path=str(out / f"{name}.dynamo.onnx"), randomise=RANDOMISE)
+        cmds[f"dynamo {name}"] = [py, "-c", export]
     return cmds
 
 
-def time_processes(out: Path, rounds: int, models: tuple[str, ...] = MODELS) -> tuple[dict[str, float], dict[str, float]]:
+def time_processes(out: Path, rounds: int,
+                   models: tuple[str, ...] = MODELS) -> tuple[dict[str, float], dict[str, float]]:
     """Median wall seconds of each command, and per model the median over rounds of dynamo's wall
     time / archspec's in the same round (paired, it cancels the machine's drift between rounds)."""
     procs = {name: Process(cmd) for name, cmd in commands(out, models).items()}
@@ -69,7 +81,8 @@ def graphs(out: Path, runs: int, threads: int, models: tuple[str, ...] = MODELS)
     rows = {}
     for name in models:
         state = out / f"{name}.pt"
-        subprocess.run([sys.executable, "-c", SAVE_STATE.format(name=name, path=str(state))], check=True)
+        save = SAVE_STATE.format(name=name, path=str(state), randomise=RANDOMISE)
+        subprocess.run([sys.executable, "-c", save], check=True)
         ours = out / f"{name}.archspec_tv.onnx"
         archspec.load(name).save_onnx(ours, weights=state, batch=1)
         files = {"archspec": ours, "torch dynamo": out / f"{name}.dynamo.onnx"}
