@@ -106,7 +106,8 @@ def test_a_token_op_on_an_image_is_a_clear_error():
 def test_vit_input_size_sets_the_token_count():
     m = archspec.load("vit_b_16", input_shape=(3, 384, 384))
     assert m.graph.nodes["encoder.pos_embedding"].weights == {"": (1, 577, 768)}  # 24 * 24 + 1
-    assert m.params == 86_567_656 + (577 - 197) * 768
+    assert m.params == 86_567_656 + (577 - 197) * 768 == 86_859_496  # torchvision's SWAG_E2E weights at 384
+    assert round(m.macs / 1e9, 3) == 55.484  # their _ops
     assert archspec.load("vit_h_14").params * 4 > 2**31  # past protobuf: layout tests only (TOO_BIG)
 
 
