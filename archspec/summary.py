@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from archspec.ir import Graph, Node
 
 CONVENTION = ("params: trainable weights incl. BN gamma/beta (BN running stats are buffers); "
-              "MACs: conv + linear multiply-adds (attention: its projections, q k^T and attn v), batch 1, eval graph")
+              "MACs: conv, linear and attention matmul multiply-adds, batch 1, eval graph")
 MEMORY_CONVENTION = "act: a row's output; saved: what training keeps of it for backward (docs/summary.md)"
 
 

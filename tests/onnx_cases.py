@@ -33,8 +33,9 @@ def every_op() -> archspec.Model:
 # state_dict layout on the meta device and figures only (tests/test_zoo_cnn.py).
 ONNX_COVERED = {*(f"vgg{d}{bn}" for d in (13, 16, 19) for bn in ("", "_bn")), "resnext101_32x8d",
                 "wide_resnet101_2", *(f"regnet_{s}" for s in ("x_16gf", "x_32gf", "y_16gf", "y_32gf")),
-                "swin_s", "swin_b"}
-TOO_BIG = {"regnet_y_128gf"}
+                "swin_s", "swin_b",  # swin_t: the same blocks
+                "vit_l_16", "vit_l_32"}  # vit_b_16 and vit_b_32: the same blocks, 304M params fewer
+TOO_BIG = {"regnet_y_128gf", "vit_h_14"}  # vit_h_14: 632M params, 2.5 GB
 
 
 def specs() -> list[str]:

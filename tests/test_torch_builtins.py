@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 import torch
 from onnx_cases import ONNX_COVERED, TOO_BIG
-from zoo_sizes import equality_model
+from zoo_sizes import equality_model, reference_kwargs
 
 import archspec
 from archspec.cli.verify import compare
@@ -31,12 +31,18 @@ class Case:
         self.name = name
         self.model = equality_model(name)
         self.net = self.model.to_torch(seed=0).eval()
-        self.ref = Reference.of(self.model.reference).build().eval() if self.model.reference else None
+        self.ref = _reference(self.model).build().eval() if self.model.reference else None
         randomise_norms(self.ref if self.ref is not None else self.net, seed=1)
         if self.ref is not None:
             import_reference(self.net, self.model.reference, self.ref)
         batch = 1 if self.model.macs > BIG_MACS else 2
         self.x = torch.randn(batch, *self.model.input_shape, generator=torch.Generator().manual_seed(2))
+
+
+def _reference(model: archspec.Model) -> Reference:
+    """The spec's reference, built for the input size the test runs the spec at (zoo_sizes)."""
+    ref = Reference.of(model.reference)  # type: ignore[arg-type]
+    return Reference(ref.library, ref.builder, {**ref.kwargs, **reference_kwargs(model)})
 
 
 @pytest.fixture(scope="module", params=[n for n in builtin_names() if n not in TOO_BIG])

@@ -43,6 +43,9 @@ MIN_SIDE = 64
 def equality_model(name: str) -> archspec.Model:
     """The built-in at the size its equality tests run at (see the module docstring)."""
     full = archspec.load(name)
+    side = token_side(full)
+    if side is not None:
+        return archspec.load(name, input_shape=(full.input_shape[0], side, side))
     if full.macs <= TEST_MACS or len(full.input_shape) != 3:
         return full
     c, h, w = full.input_shape
@@ -57,6 +60,27 @@ def equality_model(name: str) -> archspec.Model:
         if _every_tap_used(small):
             return small
     return full
+
+
+def token_side(full: archspec.Model) -> int | None:
+    """A transformer with learned position embeddings (ViT): their size follows the token count,
+    so no reduced input keeps the full size's weights. Its tests run at a 2x2 grid of patches (vit_b_16
+    at 32x32: 5 tokens), every weight but the embedding's length as at full size, the reference built
+    at that size (`reference_kwargs`). None for other nets."""
+    g = full.graph
+    if full.macs <= TEST_MACS or not any(n.op == "position_embedding" for n in g.nodes.values()):
+        return None
+    patch = next(n.params.stride for n in g.nodes.values() if n.op == "conv")
+    return 2 * pair(patch)[0]
+
+
+def reference_kwargs(model: archspec.Model) -> dict[str, int]:
+    """The reference's constructor kwargs for the size `model` runs at: torchvision's ViT takes
+    image_size (the position embeddings' length follows it); none for the others."""
+    full = archspec.load(model.name)
+    if token_side(full) is None or model.input_shape == full.input_shape:
+        return {}
+    return {"image_size": model.input_shape[1]}
 
 
 def _sides(h: int, w: int, scale: float) -> list[tuple[int, int]]:

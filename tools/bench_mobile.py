@@ -35,41 +35,54 @@ EXPORT = """
 import torch, torchvision
 torch.manual_seed(0)
 model = torchvision.models.{name}().eval()
+{randomise}
 torch.onnx.export(model, (torch.randn(1, 3, 224, 224),), {path!r}, dynamo=True,
                   input_names=["image"], output_names=["logits"])
 """
 SAVE_STATE = """
 import torch, torchvision
 torch.manual_seed(0)
-torch.save(torchvision.models.{name}().state_dict(), {path!r})
+model = torchvision.models.{name}()
+{randomise}
+torch.save(model.state_dict(), {path!r})
+"""
+# all-zero weight matrices and tokens (ViT's head, class token) drawn, or the output is all zeros
+RANDOMISE = """
+with torch.no_grad():
+    for p in model.parameters():
+        if p.dim() >= 2 and not p.any():
+            p.normal_(0, 0.02)
 """
 
 
-def commands(out: Path) -> dict[str, list[str]]:
+def commands(out: Path, models: tuple[str, ...]) -> dict[str, list[str]]:
     py = sys.executable
     cmds = {}
-    for name in MODELS:
+    for name in models:
         cmds[f"archspec {name}"] = [py, "-m", "archspec", "compile", name, "-o", str(out / f"{name}.archspec.onnx")]
-        cmds[f"dynamo {name}"] = [py, "-c", EXPORT.format(name=name, path=str(out / f"{name}.dynamo.onnx"))]
+        export = EXPORT.format(name=name, path=str(out / f"{name}.dynamo.onnx"), randomise=RANDOMISE)
+        cmds[f"dynamo {name}"] = [py, "-c", export]
     return cmds
 
 
-def time_processes(out: Path, rounds: int) -> tuple[dict[str, float], dict[str, float]]:
+def time_processes(out: Path, rounds: int,
+                   models: tuple[str, ...] = MODELS) -> tuple[dict[str, float], dict[str, float]]:
     """Median wall seconds of each command, and per model the median over rounds of dynamo's wall
     time / archspec's in the same round (paired, it cancels the machine's drift between rounds)."""
-    procs = {name: Process(cmd) for name, cmd in commands(out).items()}
+    procs = {name: Process(cmd) for name, cmd in commands(out, models).items()}
     stats = time_interleaved(procs, warmup=0, iters=rounds, desc="whole processes", before=os.sync)
     paired = {m: statistics.median(t / a for t, a in zip(stats[f"dynamo {m}"].latencies,
-                                                         stats[f"archspec {m}"].latencies)) for m in MODELS}
+                                                         stats[f"archspec {m}"].latencies)) for m in models}
     return {k: s.p50 for k, s in stats.items()}, paired
 
 
-def graphs(out: Path, runs: int, threads: int) -> dict[str, dict]:
+def graphs(out: Path, runs: int, threads: int, models: tuple[str, ...] = MODELS) -> dict[str, dict]:
     """Per model: node counts and onnxruntime latencies of archspec's file (torch's weights) and dynamo's."""
     rows = {}
-    for name in MODELS:
+    for name in models:
         state = out / f"{name}.pt"
-        subprocess.run([sys.executable, "-c", SAVE_STATE.format(name=name, path=str(state))], check=True)
+        save = SAVE_STATE.format(name=name, path=str(state), randomise=RANDOMISE)
+        subprocess.run([sys.executable, "-c", save], check=True)
         ours = out / f"{name}.archspec_tv.onnx"
         archspec.load(name).save_onnx(ours, weights=state, batch=1)
         files = {"archspec": ours, "torch dynamo": out / f"{name}.dynamo.onnx"}
@@ -80,13 +93,13 @@ def graphs(out: Path, runs: int, threads: int) -> dict[str, dict]:
 
 
 def report(args: argparse.Namespace, wall: dict[str, float], paired: dict[str, float],
-           rows: dict[str, dict]) -> str:
+           rows: dict[str, dict], section: str = "Mobile", tool: str = "bench_mobile.py") -> str:
     import onnxruntime
     import torch
 
     lines = [
-        "## Mobile", "",
-        f"`python tools/bench_mobile.py --rounds {args.rounds} --runs {args.runs} --threads {args.threads}` "
+        f"## {section}", "",
+        f"`python tools/{tool} --rounds {args.rounds} --runs {args.runs} --threads {args.threads}` "
         f"({os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end; torch "
         f"{torch.__version__.split('+')[0]}, onnxruntime {onnxruntime.__version__}). Compile: whole processes "
         f"(`archspec compile NAME` against torch.onnx.export(dynamo=True) of torchvision's model), interleaved, "

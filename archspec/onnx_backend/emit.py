@@ -16,6 +16,7 @@ from archspec.onnx_backend.builder import Builder, OnnxNode, ValueType
 from archspec.onnx_backend.metadata import META_VERSION
 from archspec.onnx_backend.proto import CompileError as CompileError  # defined beside EncodeError, its kind
 from archspec.onnx_backend.proto import bytes_field, int_field, key, str_field, varint
+from archspec.ops.base import OpError
 from archspec.parallel import Array, Deferred, cancel, resolve
 
 if TYPE_CHECKING:
@@ -120,7 +121,11 @@ def emit(graph: Graph, weights: dict[str, Array], *, opset: int, batch: int | st
     types = {values[n.name]: (elem, (batch, *dims.get(n.name, n.shape))) for n in graph.nodes.values()}
     b = Builder(graph, weights, values, opset, types)
     for node in graph.nodes.values():
-        node.impl.onnx(node, b)
+        try:
+            node.impl.onnx(node, b)
+        except OpError as e:  # a lowering the options rule out (attention fused: true below opset 23)
+            where = f"{node.pos}: " if node.pos else ""
+            raise CompileError(f"{where}node '{node.name}': {e}" + (f" ({e.hint})" if e.hint else "")) from None
     for out, read in identities:
         b.nodes.append(OnnxNode("Identity", [values[read]], [out], out, b"", read))
         types[out] = types[values[read]]

@@ -126,3 +126,12 @@ class ChannelLinear(nn.Linear):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.linear(x.permute(0, 2, 3, 1), self.weight, self.bias).permute(0, 3, 1, 2)
+
+
+class SelfAttention(nn.MultiheadAttention):
+    """nn.MultiheadAttention (batch_first) as self-attention of one input: torchvision's ViT
+    EncoderBlock call `self_attention(x, x, x, need_weights=False)`, its params and init."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        y: torch.Tensor = super().forward(x, x, x, need_weights=False)[0]
+        return y

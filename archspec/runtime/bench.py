@@ -125,7 +125,7 @@ class BenchResult:
     backend: str
     device: str
     batch: int
-    macs: int  # per sample, conv + linear multiply-adds (and attention products)
+    macs: int  # per sample, conv, linear and attention matmul multiply-adds
     load_s: float
     stats: Stats | None = None
     error: str | None = None  # why this backend could not be timed (e.g. torch.compile unavailable)

@@ -65,10 +65,42 @@ class Reference:
             args = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
             raise ReferenceUnavailable(f"{self.model}({args}) failed: {type(e).__name__}: {e}") from None
 
+    def adapt(self, state: Mapping[str, Any], own: Mapping[str, tuple[int, ...]]) -> dict[str, Any]:
+        """The reference's state made to fit a module of another input size, as the reference's
+        own code does: torchvision's ViT position embeddings interpolated (interpolate_embeddings)."""
+        state = dict(state)
+        key = "encoder.pos_embedding"
+        if (re.fullmatch(VIT, self.model) and key in state and key in own
+                and tuple(state[key].shape) != tuple(own[key])):
+            state.update(_vit_resized(state, own))
+        return state
+
     def rename(self, key: str) -> str:
         for pattern, repl in self.renames:
             key = re.sub(pattern, repl, key)
         return key
+
+
+VIT = r"torchvision\.(vit_\w+|VisionTransformer)"
+
+
+def _vit_resized(state: dict[str, Any], own: Mapping[str, tuple[int, ...]]) -> dict[str, Any]:
+    """torchvision's ViT position embeddings of one image size interpolated to the module's
+    (torchvision.models.vision_transformer.interpolate_embeddings, bicubic): both square grids."""
+    import math
+
+    import torch
+    from torchvision.models.vision_transformer import interpolate_embeddings
+
+    tokens, patch = own["encoder.pos_embedding"][1], own["conv_proj.weight"][-1]
+    side = math.isqrt(tokens - 1)
+    old = tuple(state["encoder.pos_embedding"].shape)
+    if side * side != tokens - 1 or math.isqrt(old[1] - 1) ** 2 != old[1] - 1:
+        raise ReferenceUnavailable(f"ViT position embeddings {old} cannot be interpolated to "
+                                   f"{tuple(own['encoder.pos_embedding'])}: both need a square grid of "
+                                   f"patches (a square input)")
+    pos = torch.as_tensor(state["encoder.pos_embedding"])
+    return dict(interpolate_embeddings(side * patch, patch, {"encoder.pos_embedding": pos}))
 
 
 def _torchvision(builder: str, kwargs: Mapping[str, Any]) -> Any:
@@ -102,7 +134,8 @@ def randomise_norms(module: Any, seed: int) -> None:
     norm is close to the identity, and a comparison could not see a norm misplaced,
     mis-parametrised or folded wrongly; at ConvNeXt's 1e-6 a layer-scaled block vanishes from it.
     Also Swin's relative position bias tables: at their std 0.02 they barely move a softmax, so a
-    wrongly looked-up bias would go unseen."""
+    wrongly looked-up bias would go unseen. All-zero weight matrices and tokens (torchvision's ViT
+    head and class token) are drawn too: a zero head gives a zero output, which any net matches."""
     import torch
     from torch import nn
 
@@ -125,3 +158,6 @@ def randomise_norms(module: Any, seed: int) -> None:
         for key, p in module.named_parameters():
             if key.rpartition(".")[2] == "layer_scale":
                 p.copy_(torch.rand(p.shape, generator=g) + 0.5)
+        for p in module.parameters():  # ViT's zero-initialised head and class token: no signal else
+            if p.dim() >= 2 and not p.any():
+                p.copy_(torch.randn(p.shape, generator=g) * 0.02)

@@ -65,7 +65,8 @@ def load_state(module: nn.Module, source: StateLike) -> nn.Module:
 def import_reference(module: nn.Module, reference: Reference | ReferenceSpec,
                      source: nn.Module | StateLike) -> nn.Module:
     """Load a reference model's weights (the model, its state_dict, or a checkpoint file) into the
-    archspec module, strictly, renaming keys as the reference's checkpoints need (references.py).
+    archspec module, strictly, renaming keys as the reference's checkpoints need and resizing what
+    the reference's own code resizes for another input size (ViT's position embeddings; references.py).
     `reference` is a spec's: `archspec.load(spec).reference`."""
     if isinstance(reference, ReferenceSpec):
         reference = Reference.of(reference)
@@ -76,4 +77,5 @@ def import_reference(module: nn.Module, reference: Reference | ReferenceSpec,
         source = source.state_dict()
     elif isinstance(source, str | Path):
         source = load_weights(source)
-    return load_state(module, {reference.rename(k): v for k, v in source.items()})
+    own = {k: tuple(v.shape) for k, v in module.state_dict().items()}
+    return load_state(module, reference.adapt({reference.rename(k): v for k, v in source.items()}, own))
