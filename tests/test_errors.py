@@ -44,7 +44,7 @@ CASES = [
      "      shortcut: [conv: {out: 8, kernel: 1}]\n", "7:17: error: cannot add [N,16,32,32] and [N,8,32,32]",
      "the body ends with 16 channels; give the shortcut conv out: 16"),
     ("concat_mismatch", "layers:\n  - concat:\n    - [conv: {out: 8, kernel: 1}]\n"
-     "    - [maxpool: {kernel: 2}]\n", "6:5: error: 2: cannot concat [N,8,32,32] and [N,3,16,16] on axis 1",
+     "    - [maxpool: {kernel: 2}]\n", "6:5: error: 0.2: cannot concat [N,8,32,32] and [N,3,16,16] on axis 1",
      "the branches must agree on every other axis"),
     ("linear_in_features", "layers:\n  - flatten\n  - linear: {in: 1024, out: 10}\n",
      "6:5: error: 1: linear declares in: 1024 but its input has 3072 features", "set in: 3072"),

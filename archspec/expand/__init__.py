@@ -2,7 +2,8 @@
 
 Naming follows nn.Sequential: an item without `name:` is named by its position in
 its scope. Block calls, named combinators and concat branches open a scope
-(`layer1.0.`); unnamed combinators, `repeat` and `if` are transparent. Every node's
+(`layer1.0.`); unnamed combinators, `repeat` and `if` are transparent for names, but an
+unnamed combinator takes one position and numbers its unnamed items under it. Every node's
 shape, weights and MACs are inferred as it is created, so errors point at the
 item that caused them. An error poisons only the tensor it produced: later items
 that consume it are skipped, independent ones are still checked.

@@ -128,8 +128,8 @@ class Expander:
         if key in COMBINATORS and not COMBINATORS[key].flow:
             if name is None and isinstance(val, SDict) and "name" in val:  # residual: {name: x, ...}
                 name = self.name(val, "name", scope)
-            if not name:  # transparent
-                return self.body(key, val, vpos, scope, ins[0])
+            if not name:  # transparent for names, one position for numbers
+                return self.body(key, val, vpos, scope.numbered(), ins[0])
             sub = scope.child(scope.take(name))
             self.graph.scopes[sub.path] = key
             return self._scope_output(sub, self.body(key, val, vpos, sub, ins[0]))

@@ -25,6 +25,7 @@ class Scope:
     calls: tuple[tuple[Pos | None, str], ...] = ()
     counter: _Counter = field(default_factory=_Counter)
     train_only: bool = False
+    numbers: str = ""  # before positional names: an unnamed combinator's position ("1.")
 
     @property
     def path(self) -> str:
@@ -38,10 +39,16 @@ class Scope:
                      train_only=self.train_only)
 
     def with_env(self, extra: dict[str, Any]) -> Scope:
-        return Scope(self.prefix, self.env | extra, self.calls, self.counter, self.train_only)
+        return Scope(self.prefix, self.env | extra, self.calls, self.counter, self.train_only, self.numbers)
+
+    def numbered(self) -> Scope:
+        """The scope of an unnamed combinator: it takes the next position, like an unnamed child of
+        nn.Sequential, and numbers its own unnamed items in it (`1.0`, `1.1`); its named items keep
+        their names here, as the children of a torchvision block that combines them in `forward`."""
+        return Scope(self.prefix, self.env, self.calls, _Counter(), self.train_only, f"{self.take(None)}.")
 
     def take(self, given: str | None) -> str:
         """The local name of the next item: its own, or its position."""
         n = self.counter.n
         self.counter.n += 1
-        return given if given else str(n)
+        return given if given else f"{self.numbers}{n}"
