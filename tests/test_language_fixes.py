@@ -58,3 +58,66 @@ def test_every_builtin_keeps_its_state_dict_keys_and_shapes() -> None:
     assert len(record) >= 80
     changed = [n for n, r in record.items() if digest(state_keys(n)) != r["sha256"]]
     assert changed == []
+
+
+# ---- 3. the input in `if:` conditions and block-arg defaults, defaults as expressions -----------
+
+BOTTLENECK = HEAD + """blocks:
+  unit:
+    args:
+      out: int
+      mid: {type: int, default: "${out // 4}"}
+      pool: {type: bool, default: "${in_height > 4}"}
+    seq:
+      - if: "${in_channels != out}"
+        then: {conv: {out: $out, kernel: 1, name: project}}
+      - conv: {out: $mid, kernel: 1, name: reduce}
+      - if: $pool
+        then: {maxpool: {kernel: 2, name: pool}}
+layers:
+  - unit: {out: 8, name: a}
+  - unit: {out: 8, mid: 4, name: b}
+  - unit: {out: 4, name: c}
+"""
+
+
+def test_if_and_arg_defaults_see_the_input_and_defaults_are_expressions() -> None:
+    g = archspec.loads(BOTTLENECK).graph
+    assert [n for n in g.nodes if n != "image"] == ["a.project", "a.reduce", "a.pool", "b.project", "b.reduce",
+                                                    "c.reduce"]
+    assert g.nodes["a.reduce"].shape == (2, 8, 8)  # mid = out // 4
+    assert g.nodes["b.reduce"].shape == (4, 4, 4)  # b's input is 4x4: no pool
+    assert "c.project" not in g.nodes and g.nodes["c.reduce"].shape == (1, 4, 4)  # 4 channels in: no project
+
+
+def test_a_default_that_fails_is_reported_at_the_default() -> None:
+    with pytest.raises(archspec.SpecError) as e:
+        archspec.loads(HEAD + "blocks:\n  b:\n    args: {w: {type: int, default: \"${nope * 2}\"}}\n"
+                       "    seq: [conv: {out: $w, kernel: 1}]\nlayers: [b]\n")
+    d = e.value.diagnostics[0]
+    assert ("nope" in d.message, d.pos.line if d.pos else None) == (True, 6)
+
+
+# ---- 4. an arg typed "int or pair" ---------------------------------------------------------------
+
+PAIR = HEAD + """blocks:
+  c:
+    args: {k: int or pair}
+    conv: [conv: {out: 4, kernel: $k, pad: 0}]
+layers:
+  - c: {k: 3}
+  - c: {k: [1, 3]}
+"""
+
+
+def test_an_int_or_pair_arg_takes_either() -> None:
+    g = archspec.loads(PAIR.replace("conv: [conv", "seq: [conv")).graph
+    assert g.nodes["0.0"].shape == (4, 6, 6) and g.nodes["1.0"].shape == (4, 6, 4)
+
+
+@pytest.mark.parametrize("bad", ["[1, 2, 3]", "true", "[1, x]", "2.5"])
+def test_an_int_or_pair_arg_rejects_anything_else(bad: str) -> None:
+    spec = PAIR.replace("conv: [conv", "seq: [conv").replace("k: [1, 3]", f"k: {bad}")
+    with pytest.raises(archspec.SpecError) as e:
+        archspec.loads(spec)
+    assert "block 'c' arg 'k' must be int or pair, got" in e.value.report()

@@ -12,6 +12,18 @@ ITEM_KEYS = ("name", "from", "freeze")  # keys allowed beside an item's op/block
 
 Value = str | None  # the node producing the current tensor; None once an error poisoned it
 
+INPUT_NAMES = ("in_channels", "in_height", "in_width")  # what expressions see of an item's input
+
+
+def reads_input(v: Any) -> bool:
+    """Whether an expression may read the input's names, unknown after an earlier error."""
+    return any(n in str(v) for n in INPUT_NAMES)
+
+
+def input_names(shape: tuple[int, ...]) -> dict[str, int]:
+    """`in_channels` of a tensor's shape (batch excluded), and `in_height`, `in_width` of a [C,H,W] one."""
+    return dict(zip(INPUT_NAMES, shape if len(shape) == 3 else shape[:1], strict=False))
+
 
 @dataclass
 class _Counter:
