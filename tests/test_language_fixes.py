@@ -121,3 +121,21 @@ def test_an_int_or_pair_arg_rejects_anything_else(bad: str) -> None:
     with pytest.raises(archspec.SpecError) as e:
         archspec.loads(spec)
     assert "block 'c' arg 'k' must be int or pair, got" in e.value.report()
+
+
+# ---- 5. in the graph form an error poisons only its own node -------------------------------------
+
+def test_every_independent_graph_error_is_reported_at_its_line() -> None:
+    body = """graph:
+  - {name: a, reluu: null}
+  - {name: b, conv: {out: 4, kernel: 1, bogus: 1}, from: a}
+  - {name: c, relu: {}, from: image}
+  - {name: d, add: {alpha: 2}, from: [a, c]}
+  - {name: e, nosuch: {}, from: [b, d]}
+  - {name: f, relu: {}, from: e}
+"""
+    with pytest.raises(archspec.SpecError) as e:
+        archspec.loads(HEAD + body)
+    got = [(d.path, d.pos.line if d.pos else None, d.message) for d in e.value.diagnostics]
+    assert got == [("a", 5, "unknown op or block 'reluu'"), ("b", 6, "conv: unknown key 'bogus'"),
+                   ("d", 8, "add: unknown key 'alpha'"), ("e", 9, "unknown op or block 'nosuch'")]
