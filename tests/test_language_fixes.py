@@ -139,3 +139,45 @@ def test_every_independent_graph_error_is_reported_at_its_line() -> None:
     got = [(d.path, d.pos.line if d.pos else None, d.message) for d in e.value.diagnostics]
     assert got == [("a", 5, "unknown op or block 'reluu'"), ("b", 6, "conv: unknown key 'bogus'"),
                    ("d", 8, "add: unknown key 'alpha'"), ("e", 9, "unknown op or block 'nosuch'")]
+
+
+# ---- 6. did-you-mean: every close candidate once, ranked; other frameworks' names mapped ----------
+
+def _hint(key: str) -> str:
+    with pytest.raises(archspec.SpecError) as e:
+        archspec.loads(HEAD + f"layers:\n  - {key}\n")
+    (d,) = e.value.diagnostics
+    assert d.message == f"unknown op or block '{key}'"
+    return d.hint
+
+
+@pytest.mark.parametrize(("key", "hint"), [
+    ("Conv2d", "archspec calls it 'conv'"), ("BatchNorm2d", "archspec calls it 'bn'"),
+    ("ReLU", "archspec calls it 'relu'"), ("MaxPool2d", "archspec calls it 'maxpool'"),
+    ("Linear", "archspec calls it 'linear'"), ("Flatten", "archspec calls it 'flatten'"),
+    ("Dropout", "archspec calls it 'dropout'"), ("ReLU6", "archspec calls it 'relu6'"),
+    ("GELU", "archspec calls it 'gelu'"), ("view", "archspec calls it 'reshape'"),
+    ("Dense", "archspec calls it 'linear' (Keras' Dense is nn.Linear; archspec's 'dense' is DenseNet's block)"),
+    ("BatchNormalization", "archspec calls it 'bn'"), ("GlobalAveragePooling2D", "archspec calls it 'global_avgpool'"),
+    ("hardtanh", "archspec has no 'hardtanh' op: relu6 is Hardtanh(0, 6); other bounds are missing"),
+    ("Hardtanh", "archspec has no 'Hardtanh' op: relu6 is Hardtanh(0, 6); other bounds are missing"),
+    ("selu", "archspec has no 'selu' op: elu is not SELU (no scale)"),
+    ("LogSoftmax", "archspec has no 'LogSoftmax' op: softmax is not its log"),
+    ("GroupNorm", "archspec has no 'GroupNorm' op"),
+])
+def test_another_frameworks_op_name_is_mapped_or_said_missing(key: str, hint: str) -> None:
+    assert _hint(key) == hint
+
+
+def test_close_candidates_are_listed_once_each_closest_first() -> None:
+    assert _hint("reluu") == "did you mean 'relu', 'relu6' or 'elu'?"
+    assert _hint("concatt") == "did you mean 'concat'?"  # an op and a combinator: named once
+
+
+def test_with_no_close_candidate_every_op_block_and_combinator_is_listed_once() -> None:
+    from archspec.expand.combinators import COMBINATORS
+    from archspec.ops.base import REGISTRY
+
+    hint = _hint("zzzz")
+    names = hint.removeprefix("expected one of: ").split(", ")
+    assert names == sorted({*REGISTRY, *COMBINATORS} - {"input"})

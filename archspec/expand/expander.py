@@ -17,6 +17,7 @@ from archspec.expr import ExprError, substitute
 from archspec.ir import Graph, Node, Output
 from archspec.limits import LIMITS
 from archspec.loader import Source
+from archspec.ops._foreign import foreign_hint
 from archspec.ops.base import REGISTRY, Op, OpError
 from archspec.source import Pos, SDict, SList
 from archspec.spec import SpecFile, report_errors, validate
@@ -133,9 +134,10 @@ class Expander:
             sub = scope.child(scope.take(name))
             self.graph.scopes[sub.path] = key
             return self._scope_output(sub, self.body(key, val, vpos, sub, ins[0]))
-        known = [*REGISTRY, *self.blocks, *COMBINATORS]
-        self.errors.add(f"unknown op or block '{key}'", pos, scope.prefix + scope.take(name),
-                        did_you_mean(key, known), notes=self.call_notes(scope))
+        known = {*REGISTRY, *self.blocks, *COMBINATORS} - {"input"}
+        hint = foreign_hint(key, known) or did_you_mean(key, known)
+        self.errors.add(f"unknown op or block '{key}'", pos, scope.prefix + scope.take(name), hint,
+                        notes=self.call_notes(scope))
         return None
 
     def known(self, key: str) -> bool:
