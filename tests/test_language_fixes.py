@@ -181,3 +181,18 @@ def test_with_no_close_candidate_every_op_block_and_combinator_is_listed_once() 
     hint = _hint("zzzz")
     names = hint.removeprefix("expected one of: ").split(", ")
     assert names == sorted({*REGISTRY, *COMBINATORS} - {"input"})
+
+
+# ---- 7. weight mismatches: wrong shapes first ------------------------------------------------------
+
+def test_shape_mismatches_come_first_even_past_the_first_twenty_problems() -> None:
+    from archspec.weights import WeightsError, check_weights, init_weights
+
+    g = archspec.load("resnet18").graph
+    w = {k: v for k, v in init_weights(g).items() if not k.startswith("layer")}  # 100+ keys missing
+    w["fc.weight"] = w["fc.weight"][:10]
+    with pytest.raises(WeightsError) as e:
+        check_weights(g, w, g.nodes.values())
+    lines = str(e.value).splitlines()
+    assert lines[1] == "  'fc.weight' has shape [10, 512], expected [1000, 512]"
+    assert lines[2].startswith("  missing 'layer1.0.conv1.weight'") and lines[-1].startswith("  ... and ")
