@@ -88,15 +88,15 @@ class Collector:
 
 
 def did_you_mean(word: str, choices: Iterable[object]) -> str:
-    """A hint naming the closest of `choices`, or listing a few if none is close."""
-    names = sorted(str(c) for c in choices)
-    close = difflib.get_close_matches(str(word), names, n=1, cutoff=0.6)
+    """A hint naming every close one of `choices` (as close as the closest, within a margin), closest
+    first, or listing them all if none is close."""
+    names = sorted({str(c) for c in choices})
+    scored = sorted((-difflib.SequenceMatcher(None, str(word), n).ratio(), n) for n in names)
+    close = [n for r, n in scored if -r >= max(0.6, -scored[0][0] - 0.15)] if names else []
     if close:
-        return f"did you mean '{close[0]}'?"
-    if not names:
-        return ""
-    shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
-    return f"expected one of: {shown}"
+        quoted = [f"'{c}'" for c in close]
+        return f"did you mean {quoted[0] if len(quoted) == 1 else ', '.join(quoted[:-1]) + ' or ' + quoted[-1]}?"
+    return f"expected one of: {', '.join(names)}" if names else ""
 
 
 @lru_cache(maxsize=64)

@@ -51,7 +51,7 @@ class Preprocess(Strict):
     channels: Literal["rgb", "bgr", "gray"] = "rgb"
 
 
-ArgType = Literal["int", "float", "bool", "str", "list"]
+ArgType = Literal["int", "float", "bool", "str", "list", "int or pair"]  # pair: a list of two ints
 
 
 class ArgSpec(Strict):

@@ -94,13 +94,13 @@ def check_weights(graph: Graph, weights: Mapping[str, Any], nodes: Iterable[Node
 
 def check_fit(need: Mapping[str, tuple[int, ...]], weights: Mapping[str, Any], known: Container[str],
               target: str, unknown_note: str = "") -> None:
-    """Raise one WeightsError naming every key of `need` missing from `weights` (torch's BN
-    bookkeeping may be absent), every wrong shape, and every key of `weights` not in `known`
-    (the first 20 problems, then a count)."""
-    problems = [f"missing '{k}' {list(s)}" for k, s in need.items()
-                if k not in weights and not k.endswith(IGNORED_SUFFIXES)]
-    problems += [f"'{k}' has shape {list(_shape(weights[k]))}, expected {list(s)}"
-                 for k, s in need.items() if k in weights and _shape(weights[k]) != tuple(s)]
+    """Raise one WeightsError naming every wrong shape (first: what a renamed key cannot explain),
+    every key of `need` missing from `weights` (torch's BN bookkeeping may be absent), and every
+    key of `weights` not in `known` (the first 20 problems, then a count)."""
+    problems = [f"'{k}' has shape {list(_shape(weights[k]))}, expected {list(s)}"
+                for k, s in need.items() if k in weights and _shape(weights[k]) != tuple(s)]
+    problems += [f"missing '{k}' {list(s)}" for k, s in need.items()
+                 if k not in weights and not k.endswith(IGNORED_SUFFIXES)]
     extra = sorted(k for k in weights if k not in known and not k.endswith(IGNORED_SUFFIXES))
     problems += [f"unexpected '{k}'{unknown_note}" for k in extra]
     if problems:

@@ -67,8 +67,8 @@ def test_a_combinator_registered_outside_archspec_is_a_block_body_an_item_and_in
     assert got == [("image", "input", [], (3, 8, 8)),
                    ("0.0", "conv", ["image"], (4, 8, 8)), ("0.1", "relu", ["0.0"], (4, 8, 8)),
                    ("0.2", "conv", ["0.1"], (4, 8, 8)), ("0.3", "relu", ["0.2"], (4, 8, 8)),
-                   ("1", "relu", ["0.3"], (4, 8, 8)), ("2", "relu", ["1"], (4, 8, 8)),  # unnamed: transparent
-                   ("tw.0", "conv", ["2"], (2, 8, 8)), ("tw.1", "conv", ["tw.0"], (2, 8, 8))]
+                   ("1.0", "relu", ["0.3"], (4, 8, 8)), ("1.1", "relu", ["1.0"], (4, 8, 8)),  # unnamed: by position
+                   ("tw.0", "conv", ["1.1"], (2, 8, 8)), ("tw.1", "conv", ["tw.0"], (2, 8, 8))]
     assert g.scopes == {"0": "dbl", "tw": "twice"}
     assert g.nodes["0.2"].params_count == 4 * 4 * 9 + 4
 

@@ -115,15 +115,16 @@ layers:
       branches: {b: [conv: {out: 3, kernel: 1}], c: {relu: {}}}
   - split: {axis: "${-1}", sizes: [1, -1], branches: {"0": [identity]}}
 outputs:
-  - {name: part_b, from: 0.b}
+  - {name: part_b, from: 0.0.b}
 """)
-    g = m.graph
-    assert [(k, g.nodes[k].params.start, g.nodes[k].params.end) for k in ("0.a", "0.b", "0.c")] == [
-        ("0.a", 0, 2), ("0.b", 2, 5), ("0.c", 5, 6)]
-    assert g.nodes["c"].op == "relu" and g.nodes["b.0"].op == "conv" and g.nodes["3"].inputs == ["0.a", "b.0", "c"]
-    assert g.nodes["4.1"].params.axis == 3 and g.nodes["4.1"].shape == (6, 4, 3)
-    assert g.nodes["5.0"].op == "identity" and g.nodes["6"].inputs == ["5.0", "4.1"]  # parts by position
-    assert [o.node for o in g.outputs] == ["6", "0.b"]
+    g = m.graph  # each unnamed split is one position (0, 1); its slices, named branches and join are under it
+    assert [(k, g.nodes[k].params.start, g.nodes[k].params.end) for k in ("0.0.a", "0.0.b", "0.0.c")] == [
+        ("0.0.a", 0, 2), ("0.0.b", 2, 5), ("0.0.c", 5, 6)]
+    assert g.nodes["c"].op == "relu" and g.nodes["b.0"].op == "conv"
+    assert g.nodes["0.3"].inputs == ["0.0.a", "b.0", "c"]
+    assert g.nodes["1.0.1"].params.axis == 3 and g.nodes["1.0.1"].shape == (6, 4, 3)
+    assert g.nodes["1.1.0"].op == "identity" and g.nodes["1.2"].inputs == ["1.1.0", "1.0.1"]  # parts by position
+    assert [o.node for o in g.outputs] == ["1.2", "0.0.b"]
     _backends_agree(m)
 
 
@@ -191,6 +192,6 @@ def test_shufflenet_figures_and_state_dict_are_torchvisions(name: str):
 def test_shufflenet_unit_names():
     g = archspec.load("shufflenet_v2_x1_0").graph
     assert g.nodes["stage2.0.branch1.0"].params.groups == 24 and g.nodes["stage2.0.branch2.3"].params.groups == 58
-    assert g.nodes["stage2.1.0.branch1"].op == g.nodes["stage2.1.0.branch2"].op == "slice"
-    assert g.nodes["stage2.1.branch2.0"].inputs == ["stage2.1.0.branch2"]
-    assert g.nodes["stage4.3.3"].op == "channel_shuffle" and g.nodes["stage4.3.3"].shape == (464, 7, 7)
+    assert g.nodes["stage2.1.0.0.branch1"].op == g.nodes["stage2.1.0.0.branch2"].op == "slice"
+    assert g.nodes["stage2.1.branch2.0"].inputs == ["stage2.1.0.0.branch2"]
+    assert g.nodes["stage4.3.1"].op == "channel_shuffle" and g.nodes["stage4.3.1"].shape == (464, 7, 7)  # split: 0

@@ -162,10 +162,11 @@ def test_relu_and_residual_add_run_in_place_only_where_safe(monkeypatch):
     net = m.to_torch(seed=0)
     lines = [line.strip() for line in net.code.splitlines()]
     assert "relu2 = torch.relu_(b);  b = None" in lines  # b has one reader
-    assert "add5 = archspec_ops_merge_add_into(relu2, d);  relu2 = d = None" in lines
-    assert "relu6 = torch.relu_(add5);  add5 = None" in lines
-    assert "e = torch.nn.functional.relu(relu6)" in lines  # relu6 is read by f too
-    assert "f = relu6 + e;  relu6 = e = None" in lines  # e comes from a relu, not a BN
+    # the residual is item 3: its add and `after` relu are 3.2 and 3.3 (nn.Sequential numbering)
+    assert "_3_add2 = archspec_ops_merge_add_into(relu2, d);  relu2 = d = None" in lines
+    assert "_3_relu3 = torch.relu_(_3_add2);  _3_add2 = None" in lines
+    assert "e = torch.nn.functional.relu(_3_relu3)" in lines  # 3.3 is read by f too
+    assert "f = _3_relu3 + e;  _3_relu3 = e = None" in lines  # e comes from a relu, not a BN
 
     monkeypatch.setattr(sys.modules["archspec.torch_backend.build"], "_in_place", lambda graph, lowered: None)
     ref = m.to_torch(seed=0)

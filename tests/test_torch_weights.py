@@ -61,8 +61,8 @@ def test_load_state_round_trip_and_errors(tmp_path):
     del state["fc1.bias"]
     with pytest.raises(WeightsError) as e:
         load_state(dst, state)
-    assert str(e.value).splitlines()[1:] == ["  missing 'fc1.bias' [10]",
-                                             "  'stem.weight' has shape [8, 3, 3, 2], expected [8, 3, 3, 3]",
+    assert str(e.value).splitlines()[1:] == ["  'stem.weight' has shape [8, 3, 3, 2], expected [8, 3, 3, 3]",
+                                             "  missing 'fc1.bias' [10]",  # shape mismatches first
                                              "  unexpected 'nope.weight'"]
 
 

@@ -2,13 +2,14 @@
 
 Naming follows nn.Sequential: an item without `name:` is named by its position in
 its scope. Block calls, named combinators and concat branches open a scope
-(`layer1.0.`); unnamed combinators, `repeat` and `if` are transparent. Every node's
+(`layer1.0.`); unnamed combinators, `repeat` and `if` are transparent for names, but an
+unnamed combinator takes one position and numbers its unnamed items under it. Every node's
 shape, weights and MACs are inferred as it is created, so errors point at the
 item that caused them. An error poisons only the tensor it produced: later items
 that consume it are skipped, independent ones are still checked.
 
-Besides args and loop variables, the expressions of op params and block args see
-`in_channels`, the channel (or feature) count of the tensor the item receives; an
+Besides args and loop variables, the expressions of op params, block args (and defaults) and `if:` see
+`in_channels` (`in_height`, `in_width` of a [C,H,W] input) of the tensor the item receives; an
 `outputs:` entry's `from` may name a block call or named combinator, meaning its output.
 
 Combinators are a registry (`archspec.expand.combinators`): a new one is one class that

@@ -13,7 +13,7 @@ from archspec.ops.base import REGISTRY
 from archspec.source import Pos, SDict
 from archspec.spec import ArgSpec, BlockDef, validate
 
-_TYPES: dict[str, type | tuple[type, ...]] = {"int": int, "float": (int, float), "bool": bool, "str": str,
+_TYPES: dict[str, type | tuple[type, ...]] = {"float": (int, float), "bool": bool, "str": str,
                                               "list": list}
 
 
@@ -54,8 +54,20 @@ def unknown_args(block: Block, given: SDict) -> list[tuple[str, Pos | None, str]
 
 def typed(spec: ArgSpec, v: Any) -> tuple[bool, Any]:
     """Whether `v` is of the arg's type, and `v` as that type (an integral float is an int)."""
-    if isinstance(v, _TYPES[spec.type]) and not (spec.type in ("int", "float") and isinstance(v, bool)):
+    if spec.type == "int or pair":  # a kernel of 3 or [1, 7]
+        ints = [_int(e) for e in (v if isinstance(v, list) else [v])]
+        if None in ints or (isinstance(v, list) and len(v) != 2):
+            return False, v
+        return True, ints if isinstance(v, list) else ints[0]
+    if spec.type == "int":
+        return _int(v) is not None, v if _int(v) is None else _int(v)
+    if isinstance(v, _TYPES[spec.type]) and not (spec.type == "float" and isinstance(v, bool)):
         return True, v
-    if spec.type == "int" and isinstance(v, float) and v.is_integer():
-        return True, int(v)
     return False, v
+
+
+def _int(v: Any) -> int | None:
+    """`v` as an int (an integral float is one), or None."""
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v if isinstance(v, int) and not isinstance(v, bool) else None

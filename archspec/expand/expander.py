@@ -12,11 +12,12 @@ from pydantic import BaseModel, ValidationError
 from archspec.errors import Collector, Diagnostic, SpecError, did_you_mean
 from archspec.expand.blocks import Block, read_blocks, typed, unknown_args
 from archspec.expand.combinators import COMBINATORS, flow_keys
-from archspec.expand.scope import ITEM_KEYS, Scope, Value
+from archspec.expand.scope import ITEM_KEYS, Scope, Value, input_names, reads_input
 from archspec.expr import ExprError, substitute
 from archspec.ir import Graph, Node, Output
 from archspec.limits import LIMITS
 from archspec.loader import Source
+from archspec.ops._foreign import foreign_hint
 from archspec.ops.base import REGISTRY, Op, OpError
 from archspec.source import Pos, SDict, SList
 from archspec.spec import SpecFile, report_errors, validate
@@ -128,14 +129,15 @@ class Expander:
         if key in COMBINATORS and not COMBINATORS[key].flow:
             if name is None and isinstance(val, SDict) and "name" in val:  # residual: {name: x, ...}
                 name = self.name(val, "name", scope)
-            if not name:  # transparent
-                return self.body(key, val, vpos, scope, ins[0])
+            if not name:  # transparent for names, one position for numbers
+                return self.body(key, val, vpos, scope.numbered(), ins[0])
             sub = scope.child(scope.take(name))
             self.graph.scopes[sub.path] = key
             return self._scope_output(sub, self.body(key, val, vpos, sub, ins[0]))
-        known = [*REGISTRY, *self.blocks, *COMBINATORS]
-        self.errors.add(f"unknown op or block '{key}'", pos, scope.prefix + scope.take(name),
-                        did_you_mean(key, known), notes=self.call_notes(scope))
+        known = {*REGISTRY, *self.blocks, *COMBINATORS} - {"input"}
+        hint = foreign_hint(key, known) or did_you_mean(key, known)
+        self.errors.add(f"unknown op or block '{key}'", pos, scope.prefix + scope.take(name), hint,
+                        notes=self.call_notes(scope))
         return None
 
     def known(self, key: str) -> bool:
@@ -164,7 +166,7 @@ class Expander:
             try:
                 params[k] = substitute(v, env)
             except ExprError as e:
-                if None not in ins or not _reads_input(v):  # else only the earlier error made it fail
+                if None not in ins or not reads_input(v):  # else only the earlier error made it fail
                     self.error(str(e), at, scope, path=path)
                 ok = False
         p = self._params(key, params, val, vpos or pos, path, scope) if ok else None
@@ -222,10 +224,14 @@ class Expander:
         return path
 
     def _env(self, scope: Scope, ins: list[Value]) -> dict[str, Any]:
-        """What an item's expressions see: `in_channels` of its (first) input, then the scope's names."""
+        """What an item's expressions see: `in_channels` (and `in_height`, `in_width`) of its (first)
+        input, then the scope's names, which win."""
         if not ins or ins[0] is None:
             return scope.env
-        return {"in_channels": self.graph.nodes[ins[0]].shape[0]} | scope.env
+        return input_names(self.graph.nodes[ins[0]].shape) | scope.env
+
+    def with_input(self, scope: Scope, x: Value) -> Scope:
+        return scope.with_env(self._env(scope, [x])) if x is not None else scope
 
     # ---- blocks ------------------------------------------------------------------------
 
@@ -256,25 +262,29 @@ class Expander:
         for k, at, hint in bad:
             self.errors.add(f"block '{block.name}' has no arg '{k}'", at, scope.path, hint)
         ok = not bad
-        for k, spec in block.args.items():
+        # given args in the caller's names; then defaults, which are expressions in the block's own
+        # names: the input's, the spec's args and the args before them (given or defaulted)
+        order = [k for k in block.args if k in given] + [k for k in block.args if k not in given]
+        for k in order:
+            spec = block.args[k]
             if k in given:
-                try:
-                    v = substitute(given[k], env)
-                except ExprError as e:
-                    if x is not None or not _reads_input(given[k]):  # else only the earlier error made it fail
-                        self.error(str(e), given.at(k), scope)
-                    ok = False
-                    continue
+                v, at, names = given[k], given.at(k), env
             elif spec.default is not None:
-                v = spec.default
+                v, at, names = spec.default, _default_pos(block, k) or pos, self._env(scope, [x]) | self.spec.args | out
             else:
                 self.error(f"block '{block.name}' needs arg '{k}' ({spec.type})", pos, scope)
                 ok = False
                 continue
+            try:
+                v = substitute(v, names)
+            except ExprError as e:
+                if x is not None or not reads_input(v):  # else only the earlier error made it fail
+                    self.error(str(e), at, scope)
+                ok = False
+                continue
             fits, v = typed(spec, v)
             if not fits:
-                self.errors.add(f"block '{block.name}' arg '{k}' must be {spec.type}, got {v!r}",
-                                given.at(k) if k in given else pos, scope.path)
+                self.errors.add(f"block '{block.name}' arg '{k}' must be {spec.type}, got {v!r}", at, scope.path)
                 ok = False
                 continue
             out[k] = v
@@ -346,9 +356,11 @@ def _stand_in(op: Op[Any], ins: list[Value]) -> Value:
     return ins[0] if elementwise and len(ins) == 1 else None
 
 
-def _reads_input(v: Any) -> bool:
-    """Whether an expression may read `in_channels`, unknown after an earlier error."""
-    return "in_channels" in str(v)
+
+def _default_pos(block: Block, arg: str) -> Pos | None:
+    args = block.raw.get("args")
+    spec = args.get(arg) if isinstance(args, SDict) else None
+    return spec.at("default") if isinstance(spec, SDict) and "default" in spec else None
 
 
 def _freeze(v: Any) -> Any:

@@ -65,6 +65,10 @@ class Context(Protocol):
         """The name given under `raw[key]` (expressions resolved), or None."""
         ...
 
+    def with_input(self, scope: Scope, x: Value) -> Scope:
+        """`scope` whose expressions also see `in_channels`, `in_height` and `in_width` of `x`."""
+        ...
+
     def value(self, v: Any, pos: Pos | None, scope: Scope) -> Any:
         """`v` with its expressions resolved, or None (reported)."""
         ...

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import Field
 
 from archspec.expand.combinators.base import Combinator, Context, Items, register
-from archspec.expand.scope import Scope, Value
+from archspec.expand.scope import Scope, Value, reads_input
 from archspec.source import Pos, SDict, SList
 from archspec.spec import Expr, Strict
 
@@ -32,9 +32,9 @@ class If(Combinator):
 
     def expand(self, ctx: Context, val: Any, pos: Pos | None, scope: Scope, x: Value) -> Value:
         d = ctx.validate(IfDef, val, pos, scope, "if")
-        if d is None:
+        if d is None or (x is None and reads_input(d.if_)):  # unknown input: the earlier error says it
             return None
-        key = "then" if ctx.value(d.if_, val.at("if"), scope) else "else"
+        key = "then" if ctx.value(d.if_, val.at("if"), ctx.with_input(scope, x)) else "else"
         branch, name = val.get(key), ctx.name(val, "name", scope)
         if name is None or branch is None:
             return ctx.items(branch, val.at(key), scope, x)

@@ -105,8 +105,8 @@ def _split(ctx: Context, name: str, e: SDict, epos: Pos | None, scope: Scope,
 
 
 def _entry(ctx: Context, name: str, e: SDict, epos: Pos | None, scope: Scope, ins: list[Value]) -> Value:
-    if any(v is None for v in ins):
-        return None
+    """The entry applied to `ins`; one whose input an earlier error poisoned is still checked (its
+    op, params and arity), as an item after an error in a sequence is, and builds nothing."""
     key = next((k for k in e if k not in ITEM_KEYS), None)
     if key in REGISTRY and REGISTRY[key].arity is None:
         return ctx.keyed(key, e[key], e.at(key), epos, scope, ins, name)
@@ -114,6 +114,8 @@ def _entry(ctx: Context, name: str, e: SDict, epos: Pos | None, scope: Scope, in
     item.pos, item.key_pos, item.val_pos = e.pos, e.key_pos, e.val_pos
     if len(ins) == 1:
         return ctx.item(item, epos, scope, ins[0])
+    if any(v is None for v in ins):
+        return ctx.item(item, epos, scope, None) if not (isinstance(key, str) and ctx.known(key)) else None
     if isinstance(key, str) and ctx.known(key):  # an op, block or combinator of one input
         ctx.error(f"'{key}' takes one input, got {len(ins)}", e.at("from"), scope, path=scope.prefix + name)
         return None

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from archspec.expand.combinators.base import ITEMS, Combinator, Context, Items, SchemaBuilder, register
-from archspec.expand.scope import Scope, Value
+from archspec.expand.scope import Scope, Value, reads_input
 from archspec.ops.base import REGISTRY, Shape, fmt
 from archspec.source import Pos, SDict
 from archspec.spec import Expr, Strict
@@ -78,9 +78,9 @@ def _shortcut(ctx: Context, val: SDict, scope: Scope, x: Value) -> Value:
     if not (isinstance(raw, SDict) and set(raw) <= _SHORTCUT_KEYS):
         return ctx.items(raw, pos, scope.child("shortcut"), x)
     d = ctx.validate(ShortcutDef, raw, pos, scope, "shortcut")
-    if d is None:
+    if d is None or (x is None and reads_input(d.if_)):
         return None
-    cond = ctx.value(d.if_, raw.at("if"), scope) if "if" in raw else True
+    cond = ctx.value(d.if_, raw.at("if"), ctx.with_input(scope, x)) if "if" in raw else True
     key = ("then" if "then" in raw else "layers") if cond else "else"
     layers = raw.get(key)
     if layers is None:
