@@ -4,7 +4,8 @@
 onnxruntime and OpenVINO both fuse into integer kernels), weights int8 per output channel,
 activations uint8 per tensor with ranges calibrated on the training part of a dataset. uint8
 activations with int8 weights (U8S8) are the pair onnxruntime's x86 kernels run fastest with
-(VNNI): on archspec's resnet50 0.25x of FP32's latency here against 0.42x for S8S8.
+(VNNI): on archspec's resnet50 0.25x of FP32's latency here against 0.42x for S8S8. Without
+VNNI their 16-bit sums saturate: weights then use 7 bits (`reduce_range`).
 `dynamic`: int8 weights, activation ranges computed at run time; no calibration needed.
 
 Both models are scored on the held-out part (top-1 accuracy of each, and how often they agree);
@@ -131,7 +132,24 @@ def _quantize(src: Path, dst: Path, opts: Options, calibration: Labelled | None)
     reader = Reader(_input_name(src), _batch_of(src), pick(calibration, opts.calibration_samples).x)
     with _quiet_root_log():
         quantize_static(str(src), str(dst), reader, quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, calibrate_method=method)
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, calibrate_method=method,
+                        reduce_range=reduce_range())
+
+
+def reduce_range(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """Whether to quantise weights to 7 bits: on an x86 CPU without VNNI (AVX512-VNNI, AVX-VNNI)
+    onnxruntime's U8S8 kernels multiply with VPMADDUBSW, whose 16-bit pair sums saturate at full
+    8-bit weights (onnxruntime's quantization docs); LeNet-5 on the digits lost 1.1 points so on an
+    AVX2-only EPYC, none with 7-bit weights. The INT8 file is scored on this machine: one built here
+    for a CPU with VNNI keeps the full range only when this CPU has it too."""
+    import platform
+
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return False
+    try:
+        return "vnni" not in cpuinfo.read_text()
+    except OSError:  # not Linux: assume a CPU of the last years (VNNI)
+        return False
 
 
 @contextlib.contextmanager
@@ -185,6 +203,8 @@ def _carry_metadata(fp32: Any, proto: Any, opts: Options, calibration: Labelled 
     """The FP32 model's metadata (spec, preprocessing, labels), plus how it was quantised."""
     how: dict[str, Any] = {"mode": opts.mode, "format": "QDQ" if opts.mode == "int8" else "dynamic",
                            "weights": "int8 per channel"}
+    if opts.mode == "int8" and reduce_range():
+        how["weights"] = "int8 per channel, 7-bit range (no VNNI on the CPU that scored it)"
     if opts.mode == "int8" and calibration is not None:
         how |= {"activations": "uint8 per tensor", "method": opts.method, "calibration": calibration.name,
                 "calibration_samples": min(len(calibration.y), opts.calibration_samples)}
