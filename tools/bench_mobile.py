@@ -130,23 +130,32 @@ def report(args: argparse.Namespace, wall: dict[str, float], paired: dict[str, f
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def parse_args(runs: int, section: str) -> argparse.Namespace:
+    """The options bench_mobile.py and bench_transformers.py share; `section` of docs/benchmarks.md."""
+    ap = argparse.ArgumentParser(description=sys.modules["__main__"].__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=3, help="whole-process rounds (median)")
-    ap.add_argument("--runs", type=int, default=100, help="timed onnxruntime runs per model (>= 20)")
+    ap.add_argument("--runs", type=int, default=runs, help="timed onnxruntime runs per model (>= 20)")
     ap.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads")
-    ap.add_argument("--write-docs", action="store_true", help="also replace the Mobile section of docs/benchmarks.md")
-    args = ap.parse_args()
+    ap.add_argument("--write-docs", action="store_true", help=f"also replace the {section} section of {DOC.name}")
+    return ap.parse_args()
+
+
+def run(args: argparse.Namespace, models: tuple[str, ...], section: str, tool: str, tail: str = "") -> None:
+    """Time `models` both ways, print the report (plus `tail`), and write it into the docs if asked."""
     with tempfile.TemporaryDirectory() as d:
         out = Path(d)
         print("whole processes:", flush=True)
-        wall, paired = time_processes(out, args.rounds)
-        rows = graphs(out, args.runs, args.threads)
-    section = report(args, wall, paired, rows)
-    print("\n" + section)
+        wall, paired = time_processes(out, args.rounds, models)
+        rows = graphs(out, args.runs, args.threads, models)
+    text = report(args, wall, paired, rows, section, tool) + tail
+    print("\n" + text)
     if args.write_docs:
-        write_section(section, "Mobile")
-        print(f"wrote the Mobile section of {DOC.relative_to(ROOT)}")
+        write_section(text, section)
+        print(f"wrote the {section} section of {DOC.relative_to(ROOT)}")
+
+
+def main() -> None:
+    run(parse_args(100, "Mobile"), MODELS, "Mobile", "bench_mobile.py")
 
 
 if __name__ == "__main__":

@@ -12,42 +12,21 @@ With --write-docs the results replace the "Transformers" section of docs/benchma
 
 from __future__ import annotations
 
-import argparse
-import tempfile
-from pathlib import Path
-
 from _bench import ROOT
-from bench_compile import DOC, write_section
-from bench_mobile import graphs, report, time_processes
+from bench_mobile import parse_args, run
 
 WANTED = ("vit_b_16", "swin_t")
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--rounds", type=int, default=3, help="whole-process rounds (median)")
-    ap.add_argument("--runs", type=int, default=50, help="timed onnxruntime runs per model (>= 20)")
-    ap.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads")
-    ap.add_argument("--write-docs", action="store_true",
-                    help="also replace the Transformers section of docs/benchmarks.md")
-    args = ap.parse_args()
+    args = parse_args(50, "Transformers")
     # this checkout's built-ins (its timed processes run it), whichever archspec the tool imported
     models = tuple(m for m in WANTED if (ROOT / "specs" / f"{m}.yaml").exists())
     skipped = [m for m in WANTED if m not in models]
     if not models:
         raise SystemExit(f"none of {', '.join(WANTED)} is built in")
-    with tempfile.TemporaryDirectory() as d:
-        out = Path(d)
-        print("whole processes:", flush=True)
-        wall, paired = time_processes(out, args.rounds, models)
-        rows = graphs(out, args.runs, args.threads, models)
-    section = report(args, wall, paired, rows, "Transformers", "bench_transformers.py")
-    if skipped:
-        section += f"\nSkipped, not built in here: {', '.join(f'`{m}`' for m in skipped)}.\n"
-    print("\n" + section)
-    if args.write_docs:
-        write_section(section, "Transformers")
-        print(f"wrote the Transformers section of {DOC.relative_to(ROOT)}")
+    tail = f"\nSkipped, not built in here: {', '.join(f'`{m}`' for m in skipped)}.\n" if skipped else ""
+    run(args, models, "Transformers", "bench_transformers.py", tail)
 
 
 if __name__ == "__main__":
