@@ -75,7 +75,7 @@ def test_fused_attention_below_opset_23_is_a_clear_error(tmp_path):
     spec.write_text(SEQ.replace("FUSED", "true"))
     r = run_cli("compile", str(spec), "-o", str(tmp_path / "f.onnx"))
     assert r.returncode == 2, r.stderr
-    assert "f.yaml:10:11: node '3': attention fused: true needs ONNX opset 23" in r.stderr
+    assert "f.yaml:10:11: node '2.1': attention fused: true needs ONNX opset 23" in r.stderr
     assert "--opset 23" in r.stderr and "Traceback" not in r.stderr
 
 

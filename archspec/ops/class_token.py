@@ -53,13 +53,16 @@ class ClassToken(Op[NoParams]):
         return {"": np.zeros(node.weights[""], np.float32)}
 
     def onnx(self, node: NodeView, b: OnnxBuilder) -> None:
-        """Expand the token to the batch (the shape [N, 1, D] from the input's), then Concat."""
+        """Broadcast the token to the batch, [N, 1, D], then Concat. Where(true, token, x[:, :1])
+        broadcasts without touching x's values, and ONNX's shape inference keeps N through it (an
+        Expand to a computed shape would lose it without data propagation)."""
+        import numpy as np
+
         token, x = b.param(node, ""), b.x(node)
-        batch = b.op("Slice", [b.op("Shape", [x], node, "shape"), b.const(node, "zero", [0], "int64"),
-                               b.const(node, "one", [1], "int64")], node, "batch")
-        size = b.op("Concat", [batch, b.const(node, "token_dims", [1, node.shape[1]], "int64")], node,
-                    "expand_shape", axis=0)
-        b.op("Concat", [b.op("Expand", [token, size], node, "expanded"), x], node, axis=1)
+        one = b.const(node, "one", [1], "int64")
+        first = b.op("Slice", [x, b.const(node, "zero", [0], "int64"), one, one], node, "first")
+        always = b.const(node, "always", np.ones((1, 1, 1), bool), np.bool_)
+        b.op("Concat", [b.op("Where", [always, token, first], node, "expanded"), x], node, axis=1)
 
     def torch(self, node: NodeView) -> TorchLowering:
         import torch
