@@ -56,7 +56,7 @@ def runtime_ops(model: onnx.ModelProto) -> Counter[str]:
     return ops
 
 
-def nonzero_weights(name: str) -> dict[str, np.ndarray]:
+def nonzero_weights(model: archspec.Model) -> dict[str, np.ndarray]:
     """The built-in's initial weights, its all-zero float tensors drawn at random (std 0.02): an Add
     of nn.MultiheadAttention's zero-initialised biases is one a simplifier drops, as it should, and
     trained weights do not have."""
@@ -64,14 +64,15 @@ def nonzero_weights(name: str) -> dict[str, np.ndarray]:
 
     rng = np.random.default_rng(0)
     return {k: (rng.standard_normal(v.shape) * 0.02).astype(v.dtype) if v.dtype.kind == "f" and not v.any() else v
-            for k, v in init_weights(archspec.load(name).graph).items()}
+            for k, v in init_weights(model.graph).items()}
 
 
 def check(name: str) -> Lean:
     import onnxsim
     import onnxslim
 
-    model = archspec.load(name).to_onnx(weights=nonzero_weights(name))
+    spec = archspec.load(name)
+    model = spec.to_onnx(weights=nonzero_weights(spec))
     ops = runtime_ops(model)
     with contextlib.redirect_stdout(io.StringIO()):  # onnxslim prints its own table
         simplified, _ = onnxsim.simplify(_copy(model))

@@ -9,6 +9,7 @@ from pydantic import Field, PositiveInt
 
 from archspec.ops.base import Arrays, Case, Op, OpError, Params, Saved, Shape, num, register
 from archspec.ops.class_token import need_tokens
+from archspec.ops.linear import last_axis
 
 if TYPE_CHECKING:
     import numpy as np
@@ -84,7 +85,7 @@ class Attention(Op[AttentionParams]):
         t, d = node.shape
         w_in, b_in = b.param(node, "in_proj_weight"), b.param(node, "in_proj_bias")
         w_out, b_out = b.param(node, "out_proj.weight"), b.param(node, "out_proj.bias")
-        qkv = _project(b, node, b.x(node), w_in, b_in, "qkv")
+        qkv = last_axis(b, node, b.x(node), w_in, b_in, "qkv", "qkv_")
         if p.fused:
             if b.opset < FUSED_OPSET:
                 raise OpError(f"attention fused: true needs ONNX opset {FUSED_OPSET} or later (its "
@@ -94,7 +95,7 @@ class Attention(Op[AttentionParams]):
             y = b.op("Attention", parts, node, "attention", q_num_heads=p.heads, kv_num_heads=p.heads)
         else:
             y = _attend(b, node, qkv, t, d, p.heads)
-        _project(b, node, y, w_out, b_out, None)
+        last_axis(b, node, y, w_out, b_out, None, "out_")
 
     def torch(self, node: NodeView) -> TorchLowering:
         from archspec.ops._torch import SelfAttention
@@ -114,12 +115,6 @@ class Attention(Op[AttentionParams]):
         y = (a / a.sum(-1, keepdims=True)) @ v
         y = np.moveaxis(y, 1, 2).reshape(n, t, d)
         return np.asarray(y @ w["out_proj.weight"].T + w["out_proj.bias"])
-
-
-def _project(b: OnnxBuilder, node: NodeView, x: str, w: str, bias: str, tag: str | None) -> str:
-    """x W^T + b, torch.onnx's form of a Linear on the last axis; `tag` names the result."""
-    wt = b.op("Transpose", [w], node, f"{tag or 'out'}_weight_t", perm=[1, 0])
-    return b.op("Add", [b.op("MatMul", [x, wt], node, f"{tag or 'out'}_matmul"), bias], node, tag)
 
 
 def _slice(b: OnnxBuilder, node: NodeView, qkv: str, k: int, d: int) -> str:

@@ -77,10 +77,7 @@ class Linear(Op[LinearParams]):
             shape = b.const(node, "kernel_shape", [*node.weights["weight"], 1, 1], "int64")
             b.op("Conv", [b.x(node), b.op("Reshape", [weight, shape], node, "kernel"), *bias], node)
         else:
-            wt = b.op("Transpose", [weight], node, "weight_t", perm=[1, 0])
-            y = b.op("MatMul", [b.x(node), wt], node, "matmul" if bias else None)
-            if bias:
-                b.op("Add", [y, bias[0]], node)
+            last_axis(b, node, b.x(node), weight, bias[0] if bias else None)
 
     def init(self, node: NodeView, rng: np.random.Generator) -> Arrays:
         """PyTorch's kaiming_uniform(a=sqrt(5)): weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
@@ -113,3 +110,13 @@ class Linear(Op[LinearParams]):
 def _features(p: LinearParams, x: Shape) -> int:
     return x[0] if p.axis == "channels" else x[-1]
 
+
+def last_axis(b: OnnxBuilder, node: NodeView, x: str, weight: str, bias: str | None,
+              tag: str | None = None, prefix: str = "") -> str:
+    """x W^T (+ b) on the last axis, torch.onnx's form of nn.Linear there: MatMul by the weight
+    transposed (onnxruntime folds that Transpose of an initializer when a session starts), then
+    Add. Helpers are named `<prefix>weight_t`, `<prefix>matmul`; the result `tag` (None: the
+    node's own value). Also the projections of attention and window_attention."""
+    wt = b.op("Transpose", [weight], node, f"{prefix}weight_t", perm=[1, 0])
+    y = b.op("MatMul", [x, wt], node, f"{prefix}matmul" if bias else tag)
+    return b.op("Add", [y, bias], node, tag) if bias else y

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field, NonNegativeInt, PositiveInt, field_validator
 
 from archspec.ops.base import Arrays, Case, Op, OpError, Params, Saved, Shape, fmt, register
+from archspec.ops.linear import last_axis
 
 if TYPE_CHECKING:
     import numpy as np
@@ -241,9 +242,7 @@ def _reshape(node: NodeView, b: OnnxBuilder, x: str, shape: list[int], tag: str 
 
 
 def _linear(node: NodeView, b: OnnxBuilder, x: str, lin: str) -> str:
-    wt = b.op("Transpose", [b.param(node, f"{lin}.weight")], node, f"{lin}_weight_t", perm=[1, 0])
-    y = b.op("MatMul", [x, wt], node, f"{lin}_matmul")
-    return b.op("Add", [y, b.param(node, f"{lin}.bias")], node, lin)
+    return last_axis(b, node, x, b.param(node, f"{lin}.weight"), b.param(node, f"{lin}.bias"), lin, f"{lin}_")
 
 
 def _roll(node: NodeView, b: OnnxBuilder, x: str, shifts: tuple[int, int], sizes: tuple[int, int],

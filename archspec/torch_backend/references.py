@@ -158,6 +158,5 @@ def randomise_norms(module: Any, seed: int) -> None:
         for key, p in module.named_parameters():
             if key.rpartition(".")[2] == "layer_scale":
                 p.copy_(torch.rand(p.shape, generator=g) + 0.5)
-        for p in module.parameters():  # ViT's zero-initialised head and class token: no signal else
-            if p.dim() >= 2 and not p.any():
+            elif p.dim() >= 2 and not p.any():  # ViT's zero-initialised head and class token
                 p.copy_(torch.randn(p.shape, generator=g) * 0.02)
