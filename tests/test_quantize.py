@@ -141,6 +141,49 @@ def test_weights_take_7_bits_on_an_x86_cpu_without_vnni(tmp_path: Path, monkeypa
     assert not quantize.reduce_range(avx2)
 
 
+def random_norms(proto: onnx.ModelProto, seed: int = 0) -> onnx.ModelProto:
+    """The model with every BatchNormalization's statistics and affine drawn at random (a freshly
+    compiled one has the identity norm, which any rewrite reproduces)."""
+    from onnx import numpy_helper
+
+    rng = np.random.default_rng(seed)
+    inits = {i.name: i for i in proto.graph.initializer}
+    for n in proto.graph.node:
+        if n.op_type == "BatchNormalization":
+            for name, lo in zip(n.input[1:5], (0.5, -0.5, -0.5, 0.5), strict=True):
+                a = numpy_helper.to_array(inits[name])
+                inits[name].CopyFrom(numpy_helper.from_array(rng.uniform(lo, lo + 1, a.shape).astype(a.dtype), name))
+    return proto
+
+
+def test_unfolded_norms_are_quantised_as_the_depthwise_convs_they_equal(tmp_path: Path):
+    """DenseNet's pre-activation norms follow a concat, so no conv absorbs them: left as
+    BatchNormalization they run in float between a DequantizeLinear and a QuantizeLinear."""
+    import onnxruntime as ort
+
+    fp32, pre = tmp_path / "fp32.onnx", tmp_path / "pre.onnx"
+    onnx.save(random_norms(archspec.load("densenet_bc100").to_onnx()), str(fp32))
+    norms = sum(n.op_type == "BatchNormalization" for n in onnx.load(str(fp32)).graph.node)
+    assert norms == 51  # the first norm of 48 layers, of 2 transitions, the final one (the rest fold)
+    pre.write_bytes(fp32.read_bytes())
+    quantize._norms_as_depthwise(pre)
+    ops = [n.op_type for n in onnx.load(str(pre)).graph.node]
+    assert "BatchNormalization" not in ops and ops.count("Conv") == 99 + norms
+    x = np.random.default_rng(1).standard_normal((2, 3, 32, 32)).astype(np.float32)
+    want, got = (ort.InferenceSession(str(f), providers=["CPUExecutionProvider"]).run(None, {"image": x})[0]
+                 for f in (fp32, pre))
+    assert np.abs(got - want).max() <= 1e-5 * np.abs(want).max()
+    train, held_out = dataset.train_and_held_out("digits", (3, 32, 32), Preprocess())
+    int8 = tmp_path / "int8.onnx"
+    score = quantize.quantize_file(fp32, int8, quantize.Options(calibration_samples=32, min_agreement=0.0),
+                                   train, held_out.subset(np.arange(64)))
+    g = onnx.load(str(int8)).graph
+    made_by = {o: n.op_type for n in g.node for o in n.output}
+    assert "BatchNormalization" not in {n.op_type for n in g.node}
+    assert all(made_by.get(n.input[0]) == "DequantizeLinear" for n in g.node if n.op_type == "Conv")
+    assert score is not None and score.agreement >= 0.9  # random weights: INT8 still picks FP32's class
+
+
 @pytest.mark.slow  # trains LeNet-5 for 4 epochs (some 10 s)
 def test_int8_lenet5_trained_on_the_digits_is_within_half_a_point_of_fp32(capsys, tmp_path: Path):
     import torch
