@@ -86,14 +86,14 @@ def _kept(graph: Graph, size: dict[str, int],
     for i, n in enumerate(graph.nodes.values()):
         if n.impl.graph_input:
             continue
-        s = n.impl.saved(n.params)
+        s = n.impl.saved(n.params, n.shape)
         held = ([x for x in n.inputs if not graph.nodes[x].impl.graph_input] if s.input else []) + (
             [n.name] if s.output else [])
         for t in held:
             keep.setdefault(store[t], i)
             owner.setdefault(store[t], t)
         if s.own:
-            own[n.name] = size[n.name] // BYTES * s.own
+            own[n.name] = round(size[n.name] // BYTES * s.own)
     for o in graph.outputs:
         keep.setdefault(store[o.node], len(graph.nodes))
         owner.setdefault(store[o.node], o.node)

@@ -78,14 +78,15 @@ def _torch_peak(fn) -> int:
     return peak
 
 
-@pytest.mark.parametrize("batch", [2])
-def test_memory_estimate_within_20_percent_of_torch_resnet50(batch: int) -> None:
+@pytest.mark.parametrize("spec, batch", [("resnet50", 2), ("vit_b_16", 2), ("swin_t", 2)])
+def test_memory_estimate_within_20_percent_of_torch(spec: str, batch: int) -> None:
     """Training: a step's peak, with .grad allocated by an earlier step (weights and their gradients
-    are not activations); inference: a no-grad forward. The input exists before either."""
+    are not activations); inference: a no-grad forward. The input exists before either. The
+    transformers check what attention, layer norm and a dropout of p = 0 keep."""
     import torch
 
     torch.manual_seed(0)
-    m = archspec.load("resnet50")
+    m = archspec.load(spec)
     net = m.to_torch().train()
     x, y = torch.randn(batch, 3, 224, 224), torch.randint(0, 1000, (batch,))
 
@@ -130,6 +131,51 @@ def test_saved_trait_matches_what_torch_keeps() -> None:
         assert kept == pytest.approx(want, rel=0.6 if padded else 0.05 if n.op == "lrn" else 0), n.name
         checked.add(n.op)
     assert len(checked) >= 20  # every op but the train-only head's
+
+
+SAVED_CASES = [  # (op, params, per-sample shape): ViT-B's and Swin-T's, padding, dropouts
+    ("dropout", {"p": 0.0}, (197, 768)),  # ViT's default: torch keeps no mask
+    ("dropout", {"p": 0.1}, (197, 768)),
+    ("layer_norm", {}, (197, 768)),  # a mean and 1/std per row: 8 / 768 bytes per value
+    ("layer_norm", {"axis": "channels"}, (48, 10, 12)),
+    ("attention", {"heads": 12}, (197, 768)),
+    ("attention", {"heads": 4, "dropout": 0.1}, (50, 64)),
+    ("attention", {"heads": 2, "dropout": 0.1}, (100, 128)),
+    ("window_attention", {"heads": 3, "window": [7, 7], "shift": [3, 3]}, (28, 28, 96)),
+    ("window_attention", {"heads": 4, "window": [8, 8]}, (12, 12, 64)),
+    ("window_attention", {"heads": 3, "window": [7, 7], "dropout": 0.1}, (14, 14, 96)),
+    ("window_attention", {"heads": 4, "window": [8, 8], "shift": [4, 4], "dropout": 0.1,
+                          "attention_dropout": 0.1}, (16, 16, 64)),
+]
+
+
+@pytest.mark.parametrize("op, params, shape", SAVED_CASES, ids=lambda v: str(v).replace(" ", ""))
+def test_saved_by_shape_and_dropout_matches_what_torch_keeps(op: str, params: dict, shape: tuple[int, ...]) -> None:
+    """What autograd keeps of torch's attention grows with the tokens (weights T x T per head in
+    the math path) and with dropout on; a dropout of p = 0 keeps nothing: Op.saved(p, shape)
+    against it, within 3%."""
+    import torch
+    from torchvision.models.swin_transformer import ShiftedWindowAttention
+
+    from archspec.ops._torch import LayerNorm2d, SelfAttention
+    from archspec.ops.base import REGISTRY
+
+    impl = REGISTRY[op]
+    p = impl.Params(**params)
+    if op == "dropout":
+        module = torch.nn.Dropout(p.p)
+    elif op == "layer_norm":
+        module = (LayerNorm2d if p.axis == "channels" else torch.nn.LayerNorm)(shape[0 if p.axis == "channels" else -1])
+    elif op == "attention":
+        module = SelfAttention(shape[1], p.heads, dropout=p.dropout, batch_first=True)
+    else:
+        module = ShiftedWindowAttention(shape[2], p.window, p.shift, p.heads, attention_dropout=p.attention_dropout,
+                                        dropout=p.dropout)
+    batch = 4
+    x = torch.randn(batch, *shape, requires_grad=True) * 1  # an activation, not a leaf
+    kept, _ = _kept_bytes(module, [x], batch)
+    s = impl.saved(p, shape)  # the output has the input's shape
+    assert kept == pytest.approx(x.numel() * (4 * s.input + s.own), rel=0.03)
 
 
 def test_densenet_depth_1_shows_its_blocks() -> None:

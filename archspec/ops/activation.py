@@ -143,7 +143,7 @@ class ELU(Op[ELUParams]):
     def weights(self, p: ELUParams, ins: list[Shape], out: Shape) -> dict[str, Shape]:
         return {"a": (1,)} if p.trainable else {}
 
-    def saved(self, p: ELUParams) -> Saved:
+    def saved(self, p: ELUParams, shape: Shape = ()) -> Saved:
         """The trainable form (relu(x) + a * expm1(min(x, 0))) also keeps relu's and expm1's outputs."""
         return Saved(input=True, own=8) if p.trainable else self.saves
 

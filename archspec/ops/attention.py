@@ -35,7 +35,7 @@ class Attention(Op[AttentionParams]):
     or with `fused: true` ONNX's Attention op (opset 23 and later)."""
 
     name = "attention"
-    saves = Saved(input=True, output=False)
+    saves = Saved(input=True)
     family = "attention"
     backward_reads_output = False
     Params = AttentionParams
@@ -59,6 +59,18 @@ class Attention(Op[AttentionParams]):
         """4 T D^2 for the projections, 2 T^2 D for q k^T and (weights) v."""
         t, d = ins[0]
         return 4 * t * d * d + 2 * t * t * d
+
+    def saved(self, p: AttentionParams, shape: Shape = ()) -> Saved:
+        """What torch 2.x keeps, in [T, D]-sized tensors besides the input (measured by
+        tests/test_summary.py): without dropout scaled_dot_product_attention's CPU kernel keeps
+        the projection q, k, v (3), the attention output (1) and a logsumexp per head and token
+        (H/D), never the T x T weights; with dropout its math path keeps those weights too: q, k,
+        v and their scaled and transposed copies (6) and 3 H T / D of weights, mask, dropped."""
+        if not shape:
+            return self.saves
+        t, d = shape
+        units = 6 + 3 * p.heads * t / d if p.dropout else 4 + p.heads / d
+        return Saved(input=True, own=4 * units)
 
     def init(self, node: NodeView, rng: np.random.Generator) -> Arrays:
         """nn.MultiheadAttention's: in_proj_weight xavier_uniform, out_proj.weight nn.Linear's

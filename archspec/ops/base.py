@@ -47,7 +47,7 @@ class Saved(NamedTuple):
 
     input: bool = False  # its input tensors (conv, bn, linear, softplus)
     output: bool = False  # its output tensor (relu, tanh, softmax)
-    own: int = 0  # bytes per output value of tensors only it holds (maxpool's int64 indices: 8)
+    own: float = 0  # bytes per output value of tensors only it holds (maxpool's int64 indices: 8)
 
 
 @dataclass(frozen=True)
@@ -84,8 +84,9 @@ class Op(Generic[P]):
     graph_input: ClassVar[bool] = False  # the graph's input (op `input`): fed from outside, computes nothing
     saves: ClassVar[Saved] = Saved()  # kept for backward (see Saved); `saved(p)` where params decide
 
-    def saved(self, p: Any) -> Saved:
-        """What training keeps of this op for backward (see Saved)."""
+    def saved(self, p: Any, shape: Shape = ()) -> Saved:
+        """What training keeps of this op for backward (see Saved); `shape`, the node's per-sample
+        output shape, for ops where it decides (attention's weights grow with the tokens)."""
         return self.saves
 
     def params_of(self, node: NodeView) -> P:

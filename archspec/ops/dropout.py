@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from archspec.ops.base import Arrays, Case, Op, Params, Saved, num, register
+from archspec.ops.base import Arrays, Case, Op, Params, Saved, Shape, num, register
 
 if TYPE_CHECKING:
     import numpy as np
@@ -29,6 +29,10 @@ class Dropout(Op[DropoutParams]):
     Params = DropoutParams
     shorthand = "p"
     cases = (Case("image", {"p": 0.2}), Case("flat", inputs=((8,),)))
+
+    def saved(self, p: DropoutParams, shape: Shape = ()) -> Saved:
+        """torch's dropout at p = 0 returns its input and keeps no mask (ViT's default)."""
+        return self.saves if p.p else Saved()
 
     def onnx(self, node: NodeView, b: OnnxBuilder) -> None:
         """Dropout with its ratio; without a training_mode input ONNX runs it as the identity."""

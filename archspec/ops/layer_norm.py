@@ -30,7 +30,7 @@ class LayerNorm(Op[LayerNormParams]):
     [N,C,H,W] tensor (`axis: channels`, torchvision's LayerNorm2d). weight, bias: (C,)."""
 
     name = "layer_norm"
-    saves = Saved(input=True, own=8)  # its input, and a float mean and 1/std per normalised row
+    saves = Saved(input=True)
     family = "norm"
     backward_reads_output = False
     Params = LayerNormParams
@@ -55,6 +55,12 @@ class LayerNorm(Op[LayerNormParams]):
             return {}
         c = node.weights["weight"]
         return {"weight": np.ones(c, np.float32), "bias": np.zeros(c, np.float32)}
+
+    def saved(self, p: LayerNormParams, shape: Shape = ()) -> Saved:
+        """Its input, and a float mean and 1/std per normalised row of C values: 8 / C bytes per value."""
+        if not shape:
+            return self.saves
+        return Saved(input=True, own=8 / (shape[0] if p.axis == "channels" else shape[-1]))
 
     def summary(self, p: LayerNormParams) -> str:
         return p.axis + ("" if p.eps == 1e-5 else f", eps {num(p.eps)}")

@@ -152,6 +152,18 @@ class WindowAttention(Op[WindowAttentionParams]):
         return out | {"relative_position_bias_table": table.astype(np.float32),
                       "relative_position_index": index.astype(np.float32)}
 
+    def saved(self, p: WindowAttentionParams, shape: Shape = ()) -> Saved:
+        """What torchvision's shifted_window_attention keeps (measured by tests/test_summary.py),
+        in units of the padded map besides the input: the padded input, q, k, v and the attention
+        output (5), and the softmaxed weights, H wh ww / C per value; with the output's dropout its
+        mask (1), with the weights' dropout their mask and the dropped weights (2 H wh ww / C)."""
+        if not shape:
+            return self.saves
+        g = Geometry(p, shape)
+        weights = g.heads * g.tokens / g.c
+        units = 5 + weights + (1 if p.dropout else 0) + (2 * weights if p.attention_dropout else 0)
+        return Saved(input=True, own=4 * (units * g.hp * g.wp / (g.h * g.w) - 1))
+
     def summary(self, p: WindowAttentionParams) -> str:
         shift = f", shift {p.shift[0]}x{p.shift[1]}" if sum(p.shift) else ""
         return f"{p.heads} heads, {p.window[0]}x{p.window[1]}{shift}"
