@@ -221,3 +221,25 @@ def test_errors_after_a_poisoned_input_inside_combinators_are_still_found(tmp_pa
         (5, "conv: unknown key 'kernal'"),
         (7, "dropout: p: input should be less than 1, got 2"),
         (8, "maxpool: unknown key 'strid'")]
+
+
+REQUIRE = """archspec: 1
+name: tiles
+input: {{shape: [3, {h}, 32]}}
+args: {{patch: 4}}
+layers:
+  - require: "${{in_height % patch == 0 and in_width % patch == 0}}"
+    message: "${{in_height}}x${{in_width}} is no multiple of the patch, ${{patch}}"
+  - avgpool: {{kernel: $patch, name: pool}}
+  - require: "${{in_channels == 3}}"
+"""
+
+
+def test_require_is_an_error_at_its_line_when_false_and_adds_no_node() -> None:
+    m = archspec.loads(REQUIRE.format(h=32))
+    assert [n.op for n in m.graph.nodes.values()] == ["input", "avgpool"]
+    with pytest.raises(archspec.SpecError) as e:
+        archspec.loads(REQUIRE.format(h=30))
+    assert "<string>.yaml:6:14: error: require failed: 30x32 is no multiple of the patch, 4" in str(e.value)
+    with pytest.raises(archspec.SpecError, match="require failed: the spec's requirement does not hold"):
+        archspec.loads(REQUIRE.format(h=32).replace("in_channels == 3", "in_channels == 4"))

@@ -111,6 +111,18 @@ def test_vit_input_size_sets_the_token_count():
     assert archspec.load("vit_h_14").params * 4 > 2**31  # past protobuf: layout tests only (TOO_BIG)
 
 
+def test_a_vit_input_that_the_patches_do_not_tile_is_an_error_at_the_librarys_require():
+    """The patch conv would floor 230 to 14 patches; torchvision refuses such an input."""
+    with pytest.raises(archspec.SpecError) as e:
+        archspec.load("vit_b_16", input_shape=(3, 230, 224))
+    want = "require failed: the input's height and width (230x224) must be multiples of the patch size, 16"
+    assert want in str(e.value)
+    assert "lib/vit.yaml:39:14" in str(e.value)
+    assert archspec.load("vit_b_16", input_shape=(3, 240, 240)).graph.nodes["class_token"].shape == (226, 768)
+    r = run_cli("summary", "vit_b_32", "--input", "3x100x100")
+    assert r.returncode == 1 and "Traceback" not in r.stderr and "patch size, 32" in r.stderr
+
+
 @pytest.mark.slow
 def test_import_interpolates_position_embeddings_as_torchvision():
     torch = pytest.importorskip("torch")

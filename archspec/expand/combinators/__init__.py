@@ -2,7 +2,7 @@
 that error messages and the JSON Schema list them."""
 
 # isort: off
-from archspec.expand.combinators import seq, residual, concat, dense, split, graph, repeat, cond  # noqa: F401 - registration
+from archspec.expand.combinators import seq, residual, concat, dense, split, graph, repeat, cond, require  # noqa: F401 - registration
 # isort: on
 from archspec.expand.combinators.base import (
     COMBINATORS,
