@@ -125,5 +125,5 @@ def _mib(n: int) -> str:
 
 
 def _op_label(node: Node) -> str:
-    detail = node.impl.summary(node.params)
+    detail = node.impl.summary_at(node.params, node.shape)
     return f"{node.op} {detail}" if detail else node.op

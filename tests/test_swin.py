@@ -103,3 +103,15 @@ def test_swin_t_at_100_equals_torchvision():
         ours, theirs = net(x), ref(x)
     assert theirs.std() > 1e-2
     assert (ours - theirs).abs().max().item() <= 1e-5 * theirs.abs().max().item()
+
+
+def test_summary_shows_the_shift_done_at_each_size():
+    """torchvision drops the shift along an axis the window covers whole (swin_t's last stage at
+    7x7): the summary row says what runs, not what the spec wrote."""
+    from archspec.summary import Table
+
+    rows = {r.path: r.op for r in Table.of(archspec.load("swin_t").graph).rows}
+    assert rows["features.5.1.attn"] == "window_attention 12 heads, 7x7, shift 3x3"
+    assert rows["features.7.1.attn"] == "window_attention 24 heads, 7x7"  # the spec says shift [3, 3]
+    one_axis = _attn(6, 12, 8, 2, [7, 7], [3, 3])
+    assert Table.of(one_axis.graph).rows[-1].op == "window_attention 2 heads, 7x7, shift 0x3"

@@ -158,7 +158,7 @@ def _op_traits(n: Node) -> tuple[str, str, str, bool]:
     read from an ONNX file (op `onnx:Conv`, params its detail) those of archspec.draw.onnx_graph."""
     impl = REGISTRY.get(n.op)
     if impl is not None:
-        return n.op, impl.summary(n.params), impl.family, impl.merge
+        return n.op, impl.summary_at(n.params, n.shape), impl.family, impl.merge
     op = n.op.removeprefix("onnx:")
     family = ONNX_FAMILY.get(op, "other")
     return op, getattr(n.params, "text", ""), family, family == "merge"

@@ -132,6 +132,11 @@ class Op(Generic[P]):
         """Key params in a few characters, for tables and drawings."""
         return ""
 
+    def summary_at(self, p: P, shape: Shape) -> str:
+        """`summary` of a node whose output is `shape`: for ops where the size changes what they
+        do (window attention drops a shift its window covers)."""
+        return self.summary(p)
+
     def onnx(self, node: NodeView, b: OnnxBuilder) -> None:
         """Emit the node's ONNX nodes into `b`; by default the one op `onnx_op` without attributes."""
         if self.onnx_op is None:

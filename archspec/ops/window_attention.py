@@ -165,8 +165,16 @@ class WindowAttention(Op[WindowAttentionParams]):
         return Saved(input=True, own=4 * (units * g.hp * g.wp / (g.h * g.w) - 1))
 
     def summary(self, p: WindowAttentionParams) -> str:
-        shift = f", shift {p.shift[0]}x{p.shift[1]}" if sum(p.shift) else ""
-        return f"{p.heads} heads, {p.window[0]}x{p.window[1]}{shift}"
+        return self._summary(p, p.shift)
+
+    def summary_at(self, p: WindowAttentionParams, shape: Shape) -> str:
+        """The shift it does at this size (none along an axis its window covers)."""
+        return self._summary(p, list(Geometry(p, shape).shift))
+
+    @staticmethod
+    def _summary(p: WindowAttentionParams, shift: list[int]) -> str:
+        rolled = f", shift {shift[0]}x{shift[1]}" if sum(shift) else ""
+        return f"{p.heads} heads, {p.window[0]}x{p.window[1]}{rolled}"
 
     def torch(self, node: NodeView) -> TorchLowering:
         """torchvision's own module: its state_dict names and forward are the reference's."""
