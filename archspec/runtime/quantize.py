@@ -5,7 +5,9 @@ onnxruntime and OpenVINO both fuse into integer kernels), weights int8 per outpu
 activations uint8 per tensor with ranges calibrated on the training part of a dataset. uint8
 activations with int8 weights (U8S8) are the pair onnxruntime's x86 kernels run fastest with
 (VNNI): on archspec's resnet50 0.25x of FP32's latency here against 0.42x for S8S8. Without
-VNNI their 16-bit sums saturate: weights then use 7 bits (`reduce_range`).
+VNNI their 16-bit sums saturate: weights then use 7 bits (`reduce_range`). Before quantising,
+archspec.runtime.int8_rewrites replaces what those kernels run badly (an unfolded BatchNormalization,
+a strided conv on RGB) by exact equivalents they run well.
 `dynamic`: int8 weights, activation ranges computed at run time; no calibration needed.
 
 Both models are scored on the held-out part (top-1 accuracy of each, and how often they agree);
@@ -85,7 +87,7 @@ def quantize_file(fp32: Path, out: str | Path, opts: Options, calibration: Label
     with tempfile.TemporaryDirectory(prefix="archspec-quant-") as tmpdir:
         pre = Path(tmpdir) / "pre.onnx"
         _pre_process(fp32, pre)
-        _norms_as_depthwise(pre)
+        _rewrite(pre)  # patterns onnxruntime's integer kernels run badly, as equivalents they run well
         q = Path(tmpdir) / "int8.onnx"
         _quantize(pre, q, opts, calibration)
         proto = onnx.load(str(q))
@@ -121,67 +123,13 @@ def _pre_process(src: Path, dst: Path) -> None:
         shutil.copyfile(src, dst)
 
 
-def _norms_as_depthwise(path: Path) -> None:
-    """Rewrite each BatchNormalization left unfolded (DenseNet's pre-activation ones, which
-    follow a concat) as the depthwise 1x1 Conv it equals. onnxruntime quantises that Conv (and
-    the Relu after it) into one QLinearConv; a BatchNormalization stays in float, with a
-    DequantizeLinear, a QuantizeLinear and two layout Transposes around it: on densenet121 its
-    62 norms took 40% of the INT8 latency (23 ms against 14 ms rewritten, one thread here)."""
-    import onnx
-    from onnx import helper, numpy_helper
-
-    proto = onnx.load(str(path))
-    g = proto.graph
-    ranks = _ranks(proto)
-    inits = {i.name: i for i in g.initializer}
-    nodes, rewritten = [], False
-    for n in g.node:
-        folded = _as_depthwise(n, inits, ranks.get(n.input[0], 0))
-        if folded is None:
-            nodes.append(n)
-            continue
-        weight, bias = folded
-        g.initializer.extend([numpy_helper.from_array(weight, f"{n.name}.depthwise.weight"),
-                              numpy_helper.from_array(bias, f"{n.name}.depthwise.bias")])
-        nodes.append(helper.make_node("Conv", [n.input[0], f"{n.name}.depthwise.weight", f"{n.name}.depthwise.bias"],
-                                      list(n.output), name=n.name, doc_string=n.doc_string, group=len(bias),
-                                      kernel_shape=[1] * (weight.ndim - 2)))
-        rewritten = True
-    if not rewritten:
-        return
-    del g.node[:]
-    g.node.extend(nodes)
-    used = {i for n in g.node for i in n.input}
-    kept = [i for i in g.initializer if i.name in used]
-    del g.initializer[:]
-    g.initializer.extend(kept)
-    onnx.save(proto, str(path))
-
-
-def _as_depthwise(node: Any, inits: dict[str, Any], rank: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """The weight [C, 1, 1...] and bias [C] of the Conv an inference BatchNormalization equals, or
-    None for any other node (and for a norm whose input is not a map: Conv needs a spatial axis)."""
-    from onnx import numpy_helper
-
-    if node.op_type != "BatchNormalization" or len(node.output) != 1 or rank < 3:
-        return None
-    if not all(i in inits for i in node.input[1:5]):
-        return None
-    attrs = {a.name: a for a in node.attribute}
-    eps = attrs["epsilon"].f if "epsilon" in attrs else 1e-5
-    scale, shift, mean, var = (numpy_helper.to_array(inits[i]).astype(np.float64) for i in node.input[1:5])
-    a = scale / np.sqrt(var + eps)
-    return (a.reshape((-1,) + (1,) * (rank - 1)).astype(np.float32),
-            (shift - a * mean).astype(np.float32))
-
-
-def _ranks(proto: Any) -> dict[str, int]:
-    """Rank of every value onnx's shape inference types."""
+def _rewrite(path: Path) -> None:
+    """archspec.runtime.int8_rewrites on the model file at `path`, in place."""
     import onnx
 
-    g = onnx.shape_inference.infer_shapes(proto).graph
-    return {v.name: len(v.type.tensor_type.shape.dim) for v in [*g.input, *g.value_info, *g.output]
-            if v.type.tensor_type.HasField("shape")}
+    from archspec.runtime.int8_rewrites import rewrite
+
+    onnx.save(rewrite(onnx.load(str(path))), str(path))
 
 
 def _quantize(src: Path, dst: Path, opts: Options, calibration: Labelled | None) -> None:
