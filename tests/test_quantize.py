@@ -156,9 +156,10 @@ def random_norms(proto: onnx.ModelProto, seed: int = 0) -> onnx.ModelProto:
     return proto
 
 
-def test_unfolded_norms_are_quantised_as_the_depthwise_convs_they_equal(tmp_path: Path):
+def test_unfolded_norms_and_pools_are_quantised_as_the_depthwise_convs_they_equal(tmp_path: Path):
     """DenseNet's pre-activation norms follow a concat, so no conv absorbs them: left as
-    BatchNormalization they run in float between a DequantizeLinear and a QuantizeLinear."""
+    BatchNormalization they run in float between a DequantizeLinear and a QuantizeLinear; its
+    transitions' average pools run as onnxruntime's slow QLinearAveragePool."""
     import onnxruntime as ort
 
     fp32, pre = tmp_path / "fp32.onnx", tmp_path / "pre.onnx"
@@ -167,7 +168,8 @@ def test_unfolded_norms_are_quantised_as_the_depthwise_convs_they_equal(tmp_path
     assert norms == 51  # the first norm of 48 layers, of 2 transitions, the final one (the rest fold)
     onnx.save(int8_rewrites.rewrite(onnx.load(str(fp32))), str(pre))
     ops = [n.op_type for n in onnx.load(str(pre)).graph.node]
-    assert "BatchNormalization" not in ops and ops.count("Conv") == 99 + norms
+    assert "BatchNormalization" not in ops and "AveragePool" not in ops
+    assert ops.count("Conv") == 99 + norms + 2  # and the pools of the 2 transitions
     x = np.random.default_rng(1).standard_normal((2, 3, 32, 32)).astype(np.float32)
     want, got = (ort.InferenceSession(str(f), providers=["CPUExecutionProvider"]).run(None, {"image": x})[0]
                  for f in (fp32, pre))
@@ -178,7 +180,7 @@ def test_unfolded_norms_are_quantised_as_the_depthwise_convs_they_equal(tmp_path
                                    train, held_out.subset(np.arange(64)))
     g = onnx.load(str(int8)).graph
     made_by = {o: n.op_type for n in g.node for o in n.output}
-    assert "BatchNormalization" not in {n.op_type for n in g.node}
+    assert not {"BatchNormalization", "AveragePool"} & {n.op_type for n in g.node}
     assert all(made_by.get(n.input[0]) == "DequantizeLinear" for n in g.node if n.op_type == "Conv")
     assert score is not None and score.agreement >= 0.9  # random weights: INT8 still picks FP32's class
 
@@ -220,6 +222,34 @@ def test_a_stem_the_blocks_would_give_one_row_more_is_left_as_it_is():
     """31 padded rows, kernel 4, stride 2: 14 outputs, but 16 blocks less 2 plus 1 would be 15."""
     fp32 = archspec.loads(STEM.format(h=29, w=32, k=4, p=1)).to_onnx()
     assert [n.op_type for n in int8_rewrites.rewrite(fp32).graph.node][:2] == ["Conv", "Relu"]
+
+
+POOLS = """archspec: 1
+name: pools
+input: {name: image, shape: [8, 9, 10]}
+layers:
+  - avgpool: {kernel: 3, stride: 1, pad: 1, name: counted}
+  - avgpool: {kernel: 3, stride: 1, pad: 1, count_include_pad: false, name: uncounted}
+  - avgpool: {kernel: 2, name: plain}
+  - flatten
+  - linear: {out: 4, name: fc}
+"""
+
+
+def test_average_pools_the_same_as_a_depthwise_conv_become_one():
+    """Padding counted in the average, or none: a depthwise conv of weight 1/(kh kw); padding left
+    out of the average divides by less at the borders: kept as a pool."""
+    import onnxruntime as ort
+
+    fp32 = archspec.loads(POOLS).to_onnx()
+    rewritten = int8_rewrites.rewrite(fp32)
+    assert [(n.name, n.op_type) for n in rewritten.graph.node][:3] == [
+        ("counted", "Conv"), ("uncounted", "AveragePool"), ("plain", "Conv")]
+    x = np.random.default_rng(0).standard_normal((2, 8, 9, 10)).astype(np.float32)
+    cpu = ["CPUExecutionProvider"]
+    want, got = (ort.InferenceSession(m.SerializeToString(), providers=cpu).run(None, {"image": x})[0]
+                 for m in (fp32, rewritten))
+    assert np.abs(got - want).max() <= 1e-5 * np.abs(want).max()
 
 
 def test_the_quantised_stem_conv_reads_integers(tmp_path: Path):
