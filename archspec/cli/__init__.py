@@ -55,13 +55,16 @@ def parser(only: str | None = None) -> argparse.ArgumentParser:
 def entry() -> NoReturn:
     """The `archspec` program. A quick command exits at once when done, as mypy does: tearing down
     the interpreter (numpy, pydantic and their objects) would add 70 ms, a tenth of a compile. Its
-    files are closed and synced by then; draws that a failed compile left queued are dropped. Under
-    a profiler or coverage, which write their data at exit, it exits normally."""
+    files are closed and synced by then; draws that a failed compile left queued are dropped. A
+    process torchrun started exits so too: gloo's threads, torn down with the interpreter, could
+    abort it (SIGABRT) after its work was done. Under a profiler or coverage, which write their
+    data at exit, it exits normally."""
     command = sys.argv[1] if len(sys.argv) > 1 else None
     if command == "compile":  # a compile does no linear algebra; numpy's BLAS thread would spin on
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # start-up (0.1 s of CPU under perf)
     rc = main()
-    if command in QUICK and sys.gettrace() is None and sys.getprofile() is None:
+    ddp_child = int(os.environ.get("WORLD_SIZE", 1)) > 1
+    if (command in QUICK or ddp_child) and sys.gettrace() is None and sys.getprofile() is None:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more to say
                 stream.flush()
