@@ -63,13 +63,17 @@ def entry() -> NoReturn:
     if command == "compile":  # a compile does no linear algebra; numpy's BLAS thread would spin on
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # start-up (0.1 s of CPU under perf)
     rc = main()
-    ddp_child = int(os.environ.get("WORLD_SIZE", 1)) > 1
-    if (command in QUICK or ddp_child) and sys.gettrace() is None and sys.getprofile() is None:
+    if exits_at_once(command) and sys.gettrace() is None and sys.getprofile() is None:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more to say
                 stream.flush()
         os._exit(rc)
     sys.exit(rc)
+
+
+def exits_at_once(command: str | None) -> bool:
+    """A quick command, or a training process torchrun started (WORLD_SIZE set, as cli.train tells)."""
+    return command in QUICK or (command == "train" and "WORLD_SIZE" in os.environ)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,7 +4,7 @@
 onnxruntime and OpenVINO both fuse into integer kernels), weights int8 per output channel,
 activations uint8 per tensor with ranges calibrated on the training part of a dataset. uint8
 activations with int8 weights (U8S8) are the pair onnxruntime's x86 kernels run fastest with
-(VNNI): on archspec's resnet50 0.25x of FP32's latency here against 0.42x for S8S8. Without
+(VNNI): on archspec's resnet50 0.34x of FP32's latency here, one thread (tools/bench_deploy.py). Without
 VNNI their 16-bit sums saturate: weights then use 7 bits (`reduce_range`). Before quantising,
 archspec.runtime.int8_rewrites replaces what those kernels run badly (an unfolded BatchNormalization,
 a strided conv on RGB) by exact equivalents they run well.
