@@ -22,6 +22,8 @@ from tests.procs import heavy_imports, run_cli
 # has corrupted the process heap, a segfault minutes later in unrelated tests.
 HAS_OV = importlib.util.find_spec("openvino") is not None
 needs_ov = pytest.mark.skipif(not HAS_OV, reason="openvino is not installed (pip install 'archspec[openvino]')")
+needs_nncf = pytest.mark.skipif(not HAS_OV or importlib.util.find_spec("nncf") is None,
+                                reason="openvino or nncf is not installed (pip install 'archspec[openvino]')")
 
 
 SEVEN_BITS = ", 7-bit range (no VNNI on the CPU that scored it)"
@@ -89,7 +91,9 @@ def test_quantize_arguments_that_do_not_go_together_are_usage_errors(capsys, tmp
     for argv, says in [(["--quantize", "int8"], "needs calibration data"),
                        (["--calibrate", "digits"], "--calibrate is for --quantize"),
                        (["--quantize", "dynamic", "--fp16"], "does not go with --fp16"),
-                       (["--quantize", "int8", "--calibrate", "digits", "--min-agreement", "2"], "from 0 to 1")]:
+                       (["--quantize", "int8", "--calibrate", "digits", "--min-agreement", "2"], "from 0 to 1"),
+                       (["--quantize", "dynamic", "--target", "openvino"], "--target openvino is for --quantize int8"),
+                       (["--target", "openvino"], "--target openvino is for --quantize int8")]:
         rc, _, err = cli(capsys, "compile", "lenet5", "-o", out, *argv)
         assert rc == 2 and says in err, (argv, err)
     assert not Path(out).exists()
@@ -121,9 +125,53 @@ def test_compile_quantize_loads_no_torch_and_carries_the_metadata(tmp_path: Path
     fp32 = {p.key: p.value for p in archspec.load("lenet5").to_onnx().metadata_props}
     assert meta["preprocess"] == fp32["preprocess"] and meta["spec"] == "lenet5"
     assert json.loads(meta["quantization"]) == {
-        "mode": "int8", "format": "QDQ", "activations": "uint8 per tensor",
+        "mode": "int8", "format": "QDQ", "activations": "uint8 per tensor", "target": "onnxruntime",
         "weights": "int8 per channel" + (SEVEN_BITS if quantize.reduce_range() else ""),
         "method": "minmax", "calibration": "digits", "calibration_samples": 64}
+
+
+@needs_nncf
+def test_int8_for_openvino_is_nncfs_qdq_scored_on_openvino_without_torch(tmp_path: Path):
+    out = tmp_path / "l8.onnx"
+    argv = ["compile", "lenet5", "--quantize", "int8", "--target", "openvino", "--calibrate", "digits",
+            "--calibration-samples", "32", "--eval-samples", "64", "-o", str(out)]
+    assert "torch" not in heavy_imports(argv)  # NNCF imports torch whenever it is installed, unless hidden
+    m = onnx.load(str(out))
+    assert {"QuantizeLinear", "DequantizeLinear", "Conv"} <= {n.op_type for n in m.graph.node}
+    inits = {i.name: onnx.numpy_helper.to_array(i) for i in m.graph.initializer}
+    weights = [n for n in m.graph.node if n.op_type == "DequantizeLinear" and n.input[0] in inits
+               and inits[n.input[0]].dtype == np.int8 and inits[n.input[0]].ndim == 4]
+    assert weights and all(inits[n.input[1]].size == inits[n.input[0]].shape[0] for n in weights)  # per channel
+    assert all(len(n.input) < 3 or not inits[n.input[2]].any() for n in weights)  # symmetric: zero points 0
+    meta = json.loads({p.key: p.value for p in m.metadata_props}["quantization"])
+    assert meta["target"] == "openvino" and meta["quantizer"].startswith("nncf ") and meta["calibration_samples"] == 32
+    done = run_cli(*argv[:-2], "-o", str(tmp_path / "again.onnx"))
+    assert done.returncode == 0 and "held-out: 64 samples of digits, on openvino" in done.stdout
+    assert "int8 for openvino" in done.stdout and not done.stderr.count("Statistics collection")
+
+
+def test_a_missing_nncf_says_what_to_install(monkeypatch):
+    import sys
+
+    from archspec.runtime.errors import ProviderError
+    from archspec.runtime.quantize_nncf import import_nncf
+
+    monkeypatch.setitem(sys.modules, "nncf", None)  # import nncf now raises ImportError
+    with pytest.raises(ProviderError, match=r"NNCF is not installed: `pip install 'archspec\[openvino\]'`"):
+        import_nncf()
+
+
+def test_onnxruntime_only_options_are_refused_for_openvino(tmp_path: Path):
+    opts = quantize.Options("int8", "entropy", 0.0, 16, "openvino")
+    model = archspec.load("lenet5")
+    fp32 = model.save_onnx(tmp_path / "f.onnx")
+    train, _ = dataset.train_and_held_out("digits", model.input_shape, model.spec.preprocess)
+    with pytest.raises(quantize.QuantizeError, match="--calibration-method entropy is onnxruntime's"):
+        quantize.quantize_file(Path(fp32), tmp_path / "q.onnx", opts, train, None)
+    with pytest.raises(quantize.QuantizeError, match="--quantize dynamic is onnxruntime's"):
+        quantize.quantize_file(Path(fp32), tmp_path / "q.onnx", quantize.Options("dynamic", target="openvino"),
+                               None, None)
+    assert not (tmp_path / "q.onnx").exists()
 
 
 def test_weights_take_7_bits_on_an_x86_cpu_without_vnni(tmp_path: Path, monkeypatch):
@@ -292,6 +340,13 @@ def test_int8_lenet5_trained_on_the_digits_is_within_half_a_point_of_fp32(capsys
     assert main(["compile", "lenet5", "--weights", weights, "--quantize", "dynamic", "--calibrate", "digits",
                  "-o", str(dyn)]) == 0
     assert abs(quantize.compare(fp32.read_bytes(), dyn.read_bytes(), held).delta_points) <= 0.5
+    if HAS_OV and importlib.util.find_spec("nncf"):  # scored on OpenVINO, in a process of its own
+        done = run_cli("compile", "lenet5", "--weights", weights, "--quantize", "int8", "--target", "openvino",
+                       "--calibrate", "digits", "-o", str(tmp_path / "ov.onnx"))
+        assert done.returncode == 0, done.stderr
+        fp32_line, int8_line = (ln for ln in done.stdout.splitlines() if ln.strip().startswith("top-1"))
+        assert f"{100 * best:6.2f}%" in fp32_line  # OpenVINO f32 scores FP32 as onnxruntime does
+        assert abs(float(int8_line.split("(")[1].split()[0])) <= 0.5, done.stdout
 
 
 # --- OpenVINO ------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def add_quantize_args(p: argparse.ArgumentParser) -> None:
-    from archspec.runtime.quantize import DEFAULT_MIN_AGREEMENT, METHODS, MODES
+    from archspec.runtime.quantize import DEFAULT_MIN_AGREEMENT, METHODS, MODES, TARGETS
 
     q = p.add_argument_group("quantisation (docs/deploy.md)")
     q.add_argument("--quantize", choices=MODES, help="int8: static QDQ INT8, calibrated on --calibrate DATA; "
@@ -50,6 +50,9 @@ def add_quantize_args(p: argparse.ArgumentParser) -> None:
                    help="held-out samples that score FP32 against INT8 (default 2000)")
     q.add_argument("--calibration-method", choices=METHODS, default="minmax",
                    help="how activation ranges are found (default minmax)")
+    q.add_argument("--target", choices=TARGETS, default="onnxruntime",
+                   help="the runtime the INT8 model is made for (default onnxruntime): openvino quantises with "
+                   "NNCF, which places the QDQ pairs as OpenVINO fuses them (archspec[openvino])")
 
 
 def fraction(text: str) -> float:
@@ -72,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     from archspec.onnx_backend.save import save_model
     from archspec.weights import WeightsError
 
-    if args.quantize or args.calibrate:
+    if args.quantize or args.calibrate or args.target != "onnxruntime":
         check_quantize_args(args)
     model = load(args.spec, parse_input(args.input))
     budget.check(model.graph, "compiling", batch=0, itemsize=2 if args.fp16 else 4)
@@ -113,6 +116,8 @@ def check_quantize_args(args: argparse.Namespace) -> None:
 
     if args.calibrate and not args.quantize:
         raise UsageError("--calibrate is for --quantize int8 or dynamic")
+    if args.target != "onnxruntime" and args.quantize != "int8":
+        raise UsageError(f"--target {args.target} is for --quantize int8")
     if args.quantize == "int8" and not args.calibrate:
         raise UsageError("--quantize int8 needs calibration data: --calibrate DATA ('digits', .npz, ImageFolder)")
     if args.fp16 or args.mode == "train" or args.check:
@@ -132,17 +137,17 @@ def quantize(args: argparse.Namespace, model: Any, compiled: Any, out: str) -> i
         print(f"warning: {model.name} has random weights (no --weights): accuracies mean nothing, "
               "agreement still does", file=sys.stderr)
     calibration, held_out = read_calibration(args, model)
-    opts = Options(args.quantize, args.calibration_method, args.min_agreement, args.calibration_samples)
+    opts = Options(args.quantize, args.calibration_method, args.min_agreement, args.calibration_samples, args.target)
     with tempfile.TemporaryDirectory(prefix="archspec-compile-") as tmpdir:
         fp32 = save_model(compiled, Path(tmpdir) / "fp32.onnx")
         score = quantize_file(fp32, out, opts, calibration, held_out)
     if score is not None and held_out is not None:
-        print("\n".join(score.lines(args.quantize, held_out.name)))
+        print("\n".join(score.lines(args.quantize, held_out.name, args.target)))
         print(f"  (min agreement {100 * args.min_agreement:.2f}%)")
     else:
         print("not scored: give --calibrate DATA to compare it with FP32")
     path = Path(out)
-    print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB, {args.quantize})")
+    print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB, {args.quantize} for {args.target})")
     return 0
 
 

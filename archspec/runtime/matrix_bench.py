@@ -30,12 +30,15 @@ class Config:
 
 
 def model_label(model: OnnxModel) -> str:
-    """int8 / dynamic for a model archspec quantised (its metadata says so), else its float type."""
+    """int8 / dynamic for a model archspec quantised (its metadata says so; int8-openvino for one
+    quantised for OpenVINO), else its float type."""
     from archspec.runtime.quantize import META_QUANTIZATION
 
     meta = {p.key: p.value for p in model.proto.metadata_props}
     if META_QUANTIZATION in meta:
-        return str(json.loads(meta[META_QUANTIZATION]).get("mode", "int8"))
+        how = json.loads(meta[META_QUANTIZATION])
+        target = how.get("target", "onnxruntime")
+        return str(how.get("mode", "int8")) + ("" if target == "onnxruntime" else f"-{target}")
     return "fp16" if model.input_dtype == np.float16 else "fp32"
 
 

@@ -35,6 +35,7 @@ META_QUANTIZATION = "quantization"  # metadata key: JSON of how the model was qu
 DEFAULT_MIN_AGREEMENT = 0.99
 MODES = ("int8", "dynamic")
 METHODS = ("minmax", "entropy", "percentile")
+TARGETS = ("onnxruntime", "openvino")  # the runtime an int8 model's QDQ placement is made for
 
 
 class QuantizeError(RunError):
@@ -54,8 +55,8 @@ class Score:
     def delta_points(self) -> float:
         return 100 * (self.int8_accuracy - self.fp32_accuracy)
 
-    def lines(self, mode: str, held_out: str) -> list[str]:
-        return [f"held-out: {self.samples} samples of {held_out}",
+    def lines(self, mode: str, held_out: str, runtime: str = "onnxruntime") -> list[str]:
+        return [f"held-out: {self.samples} samples of {held_out}, on {runtime}",
                 f"  {'top-1 fp32':<13} {100 * self.fp32_accuracy:6.2f}%",
                 f"  {'top-1 ' + mode:<13} {100 * self.int8_accuracy:6.2f}%  ({self.delta_points:+.2f} points)",
                 f"  {'agreement':<13} {100 * self.agreement:6.2f}%"]
@@ -67,6 +68,7 @@ class Options:
     method: str = "minmax"
     min_agreement: float = DEFAULT_MIN_AGREEMENT
     calibration_samples: int = 256
+    target: str = "onnxruntime"  # openvino: NNCF places the QDQ pairs (archspec.runtime.quantize_nncf)
 
 
 def pick(data: Labelled, n: int, seed: int = 0) -> Labelled:
@@ -84,16 +86,21 @@ def quantize_file(fp32: Path, out: str | Path, opts: Options, calibration: Label
 
     if opts.mode == "int8" and calibration is None:
         raise QuantizeError("--quantize int8 needs calibration data: --calibrate DATA")
+    if opts.target == "openvino" and opts.mode != "int8":
+        raise QuantizeError(f"--quantize {opts.mode} is onnxruntime's: for OpenVINO use --quantize int8")
     with tempfile.TemporaryDirectory(prefix="archspec-quant-") as tmpdir:
-        pre = Path(tmpdir) / "pre.onnx"
-        _pre_process(fp32, pre)
-        _rewrite(pre)  # patterns onnxruntime's integer kernels run badly, as equivalents they run well
         q = Path(tmpdir) / "int8.onnx"
-        _quantize(pre, q, opts, calibration)
+        if opts.target == "openvino":
+            _quantize_for_openvino(fp32, q, opts, calibration)
+        else:
+            pre = Path(tmpdir) / "pre.onnx"
+            _pre_process(fp32, pre)
+            _rewrite(pre)  # patterns onnxruntime's integer kernels run badly, as equivalents they run well
+            _quantize(pre, q, opts, calibration)
         proto = onnx.load(str(q))
         _carry_metadata(onnx.load(str(fp32), load_external_data=False), proto, opts, calibration)
         data = proto.SerializeToString()
-        score = None if held_out is None else compare(fp32.read_bytes(), data, held_out)
+        score = None if held_out is None else compare(fp32.read_bytes(), data, held_out, opts.target)
         if score is not None and score.agreement < opts.min_agreement:
             raise QuantizeError(f"not written: the {opts.mode} model agrees with FP32 on {100 * score.agreement:.2f}% "
                                 f"of {score.samples} held-out samples, below --min-agreement "
@@ -148,6 +155,17 @@ def _quantize(src: Path, dst: Path, opts: Options, calibration: Labelled | None)
                         reduce_range=reduce_range())
 
 
+def _quantize_for_openvino(src: Path, dst: Path, opts: Options, calibration: Labelled | None) -> None:
+    from archspec.runtime.quantize_nncf import quantize_for_openvino
+
+    assert calibration is not None
+    if opts.method != "minmax":
+        raise QuantizeError(f"--calibration-method {opts.method} is onnxruntime's: NNCF (--target openvino) "
+                            "sets the ranges its own way (min-max of its statistics)")
+    x = pick(calibration, opts.calibration_samples).x
+    quantize_for_openvino(src, dst, list(batches(_batch_of(src), x, 1)), _input_name(src))
+
+
 def reduce_range(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     """Whether to quantise weights to 7 bits: on an x86 CPU without VNNI (AVX512-VNNI, AVX-VNNI)
     onnxruntime's U8S8 kernels multiply with VPMADDUBSW, whose 16-bit pair sums saturate at full
@@ -196,14 +214,18 @@ def _batch_of(path: Path) -> int | None:
     return int(d.dim_value) if d.HasField("dim_value") else None
 
 
+def batches(batch: int | None, x: np.ndarray, default: int) -> Iterator[np.ndarray]:
+    """`x` in batches of the model's fixed `batch` (a last partial one dropped), else of `default`."""
+    b = batch or default
+    return (x[i:i + b] for i in range(0, len(x), b) if batch is None or i + b <= len(x))
+
+
 class Reader:
-    """onnxruntime's CalibrationDataReader: the samples in batches (of the model's fixed batch,
-    a last partial one dropped; else of 32)."""
+    """onnxruntime's CalibrationDataReader: the samples in batches (of the model's fixed batch;
+    else of 32)."""
 
     def __init__(self, name: str, batch: int | None, x: np.ndarray):
-        b = batch or 32
-        chunks = [x[i:i + b] for i in range(0, len(x), b)]
-        self._batches: Iterator[np.ndarray] = iter([c for c in chunks if batch is None or len(c) == batch])
+        self._batches = batches(batch, x, 32)
         self.name = name
 
     def get_next(self) -> dict[str, np.ndarray] | None:
@@ -214,32 +236,37 @@ class Reader:
 def _carry_metadata(fp32: Any, proto: Any, opts: Options, calibration: Labelled | None) -> None:
     """The FP32 model's metadata (spec, preprocessing, labels), plus how it was quantised."""
     how: dict[str, Any] = {"mode": opts.mode, "format": "QDQ" if opts.mode == "int8" else "dynamic",
-                           "weights": "int8 per channel"}
-    if opts.mode == "int8" and reduce_range():
+                           "weights": "int8 per channel", "target": opts.target}
+    if opts.mode == "int8" and reduce_range() and opts.target == "onnxruntime":
         how["weights"] = "int8 per channel, 7-bit range (no VNNI on the CPU that scored it)"
     if opts.mode == "int8" and calibration is not None:
         how |= {"activations": "uint8 per tensor", "method": opts.method, "calibration": calibration.name,
                 "calibration_samples": min(len(calibration.y), opts.calibration_samples)}
+    if opts.target == "openvino":
+        from archspec.runtime.quantize_nncf import nncf_package
+
+        how |= {"quantizer": nncf_package(), "weights": "int8 per channel, symmetric",
+                "activations": "int8 or uint8 per tensor, symmetric"}
     del proto.metadata_props[:]
     for p in fp32.metadata_props:
         proto.metadata_props.add(key=p.key, value=p.value)
     proto.metadata_props.add(key=META_QUANTIZATION, value=json.dumps(how, sort_keys=True, separators=(",", ":")))
 
 
-def predictions(model: bytes, x: np.ndarray, threads: int | None = None) -> np.ndarray:
-    """Top-1 classes of `x` by `model` on onnxruntime's CPU."""
+def predictions(model: bytes, x: np.ndarray, threads: int | None = None, runtime: str = "onnxruntime") -> np.ndarray:
+    """Top-1 classes of `x` by `model` on `runtime` (f32) on the CPU."""
     from archspec.runtime.infer import run_batches
     from archspec.runtime.load import OnnxModel
-    from archspec.runtime.session import create_session
+    from archspec.runtime.openvino import open_session
     from archspec.spec import Preprocess
 
     m = OnnxModel("model", Preprocess(), None, encoded=model)
-    session, _ = create_session(model, "cpu", threads)
+    session, _ = open_session(model, runtime, "cpu", threads)
     scores = run_batches(session, m, x.astype(m.input_dtype, copy=False))
     return np.asarray(scores.reshape(len(x), -1).argmax(1))
 
 
-def compare(fp32: bytes, int8: bytes, data: Labelled) -> Score:
-    """Both models' top-1 accuracy on `data`, and their agreement."""
-    p32, p8 = predictions(fp32, data.x), predictions(int8, data.x)
+def compare(fp32: bytes, int8: bytes, data: Labelled, runtime: str = "onnxruntime") -> Score:
+    """Both models' top-1 accuracy on `data` on `runtime`, and their agreement."""
+    p32, p8 = predictions(fp32, data.x, runtime=runtime), predictions(int8, data.x, runtime=runtime)
     return Score(len(data.y), float((p32 == data.y).mean()), float((p8 == data.y).mean()), float((p32 == p8).mean()))
