@@ -147,7 +147,8 @@ def test_int8_for_openvino_is_nncfs_qdq_scored_on_openvino_without_torch(tmp_pat
     assert meta["target"] == "openvino" and meta["quantizer"].startswith("nncf ") and meta["calibration_samples"] == 32
     done = run_cli(*argv[:-2], "-o", str(tmp_path / "again.onnx"))
     assert done.returncode == 0 and "held-out: 64 samples of digits, on openvino" in done.stdout
-    assert "int8 for openvino" in done.stdout and not done.stderr.count("Statistics collection")
+    assert "int8 for openvino" in done.stdout
+    assert "Statistics collection" not in done.stdout + done.stderr  # NNCF's progress bars (on stdout) are hidden
 
 
 def test_a_missing_nncf_says_what_to_install(monkeypatch):

@@ -9,6 +9,8 @@ VNNI their 16-bit sums saturate: weights then use 7 bits (`reduce_range`). Befor
 archspec.runtime.int8_rewrites replaces what those kernels run badly (an unfolded BatchNormalization,
 a strided conv on RGB) by exact equivalents they run well.
 `dynamic`: int8 weights, activation ranges computed at run time; no calibration needed.
+Target `openvino` (static only): NNCF quantises instead, placing the pairs as OpenVINO fuses
+them, and the model is scored on OpenVINO (archspec.runtime.quantize_nncf).
 
 Both models are scored on the held-out part (top-1 accuracy of each, and how often they agree);
 the INT8 model is written, atomically, only when its agreement with FP32 reaches the threshold.
@@ -88,6 +90,9 @@ def quantize_file(fp32: Path, out: str | Path, opts: Options, calibration: Label
         raise QuantizeError("--quantize int8 needs calibration data: --calibrate DATA")
     if opts.target == "openvino" and opts.mode != "int8":
         raise QuantizeError(f"--quantize {opts.mode} is onnxruntime's: for OpenVINO use --quantize int8")
+    if opts.target == "openvino" and opts.method != "minmax":
+        raise QuantizeError(f"--calibration-method {opts.method} is onnxruntime's: NNCF (--target openvino) "
+                            "sets the ranges its own way (min-max of its statistics)")
     with tempfile.TemporaryDirectory(prefix="archspec-quant-") as tmpdir:
         q = Path(tmpdir) / "int8.onnx"
         if opts.target == "openvino":
@@ -159,9 +164,6 @@ def _quantize_for_openvino(src: Path, dst: Path, opts: Options, calibration: Lab
     from archspec.runtime.quantize_nncf import quantize_for_openvino
 
     assert calibration is not None
-    if opts.method != "minmax":
-        raise QuantizeError(f"--calibration-method {opts.method} is onnxruntime's: NNCF (--target openvino) "
-                            "sets the ranges its own way (min-max of its statistics)")
     x = pick(calibration, opts.calibration_samples).x
     quantize_for_openvino(src, dst, list(batches(_batch_of(src), x, 1)), _input_name(src))
 
@@ -236,9 +238,7 @@ class Reader:
 def _carry_metadata(fp32: Any, proto: Any, opts: Options, calibration: Labelled | None) -> None:
     """The FP32 model's metadata (spec, preprocessing, labels), plus how it was quantised."""
     how: dict[str, Any] = {"mode": opts.mode, "format": "QDQ" if opts.mode == "int8" else "dynamic",
-                           "weights": "int8 per channel", "target": opts.target}
-    if opts.mode == "int8" and reduce_range() and opts.target == "onnxruntime":
-        how["weights"] = "int8 per channel, 7-bit range (no VNNI on the CPU that scored it)"
+                           "target": opts.target, "weights": "int8 per channel"}
     if opts.mode == "int8" and calibration is not None:
         how |= {"activations": "uint8 per tensor", "method": opts.method, "calibration": calibration.name,
                 "calibration_samples": min(len(calibration.y), opts.calibration_samples)}
@@ -247,6 +247,8 @@ def _carry_metadata(fp32: Any, proto: Any, opts: Options, calibration: Labelled 
 
         how |= {"quantizer": nncf_package(), "weights": "int8 per channel, symmetric",
                 "activations": "int8 or uint8 per tensor, symmetric"}
+    elif opts.mode == "int8" and reduce_range():
+        how["weights"] = "int8 per channel, 7-bit range (no VNNI on the CPU that scored it)"
     del proto.metadata_props[:]
     for p in fp32.metadata_props:
         proto.metadata_props.add(key=p.key, value=p.value)

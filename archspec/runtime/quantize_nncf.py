@@ -63,7 +63,8 @@ class _NoTorch(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def create_module(self, spec: ModuleSpec) -> None:
         raise ModuleNotFoundError(f"No module named '{spec.name}' (hidden while NNCF runs)", name=spec.name)
 
-    def exec_module(self, module: Any) -> None:  # never reached: create_module raises
+    def exec_module(self, module: Any) -> None:  # the import system calls create_module only on a
+        # loader that has exec_module; create_module raises first, so this never runs
         raise ModuleNotFoundError(module.__name__)
 
 
@@ -94,7 +95,7 @@ def quantize_for_openvino(src: Path, dst: Path, batches: list[np.ndarray], input
     nncf = import_nncf()
     nncf.set_log_level(logging.ERROR)
     data = nncf.Dataset(batches, lambda x: {input_name: x})
-    with _torch_hidden(), _quiet_stdout():
+    with _torch_hidden(), _quiet_stdout():  # hidden again: NNCF tells a torch model by importing torch
         q = nncf.quantize(onnx.load(str(src)), data, subset_size=len(batches),
                           preset=nncf.QuantizationPreset.PERFORMANCE, target_device=nncf.TargetDevice.CPU,
                           fast_bias_correction=False)
