@@ -46,11 +46,14 @@ model = torchvision.models.{name}()
 {randomise}
 torch.save(model.state_dict(), {path!r})
 """
-# all-zero weight matrices and tokens (ViT's head, class token) drawn, or the output is all zeros
+# Every all-zero parameter drawn, as training leaves none: ViT's head and class token (else the
+# output is all zeros), and the biases torchvision's init zeroes (linear layers, attention's
+# projections, norms). torch's exporter drops an all-zero bias, so a comparison on the init
+# would time dynamo's graph without adds that no trained model lets it drop.
 RANDOMISE = """
 with torch.no_grad():
     for p in model.parameters():
-        if p.dim() >= 2 and not p.any():
+        if not p.any():
             p.normal_(0, 0.02)
 """
 
@@ -105,7 +108,8 @@ def report(args: argparse.Namespace, wall: dict[str, float], paired: dict[str, f
         f"(`archspec compile NAME` against torch.onnx.export(dynamo=True) of torchvision's model), interleaved, "
         f"median of {args.rounds} rounds. Latency: onnxruntime CPU, batch 1, {args.threads} thread(s), median "
         f"of {args.runs} runs in rotating order, archspec compiled with the weights torch exported "
-        "(`--weights`, `--batch 1`).", "",
+        "(`--weights`, `--batch 1`): torchvision's initial weights, every all-zero parameter (biases, "
+        "ViT's head and class token) drawn from N(0, 0.02) as no trained model has one.", "",
         "| model | nodes archspec / dynamo | kernels after onnxruntime's optimisations | compile s archspec / "
         "dynamo | dynamo / archspec (paired) | latency ms archspec / dynamo | archspec / dynamo: median per-run "
         "ratio [95% interval] | output diff / scale |",
