@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 from bench_deploy import INT8_GOAL
+from profile_kernels import run_profiled
 
 CONVS = {"fp32": "Conv", "int8": "QLinearConv"}
 
@@ -41,21 +42,7 @@ def make_files(spec: str, folder: Path) -> dict[str, Path]:
 
 def profile(files: dict[str, Path], runs: int, folder: Path) -> dict[str, list[tuple[str, str, float]]]:
     """Per file, in graph order: (op type, output shape, median microseconds) of every kernel."""
-    import onnxruntime as ort
-
-    sessions = {}
-    for k, f in files.items():
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads, opts.inter_op_num_threads = 1, 1
-        opts.enable_profiling, opts.profile_file_prefix, opts.log_severity_level = True, str(folder / k), 3
-        opts.optimized_model_filepath = str(folder / f"{k}.ort.onnx")
-        sessions[k] = ort.InferenceSession(str(f), opts, providers=["CPUExecutionProvider"])
-    first = next(iter(sessions.values())).get_inputs()[0]
-    x = np.random.default_rng(0).standard_normal((1, *first.shape[1:])).astype(np.float32)
-    order = list(sessions)
-    for i in range(runs):
-        for k in order[i % 2:] + order[:i % 2]:
-            sessions[k].run(None, {sessions[k].get_inputs()[0].name: x})
+    sessions = run_profiled(files, runs, 1, folder)
     result = {}
     for k, s in sessions.items():
         last = channels_last(folder / f"{k}.ort.onnx")

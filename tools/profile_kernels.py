@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from bench_mobile import EXPORT, RANDOMISE, SAVE_STATE
@@ -36,8 +37,9 @@ def build(name: str, out: Path) -> dict[str, Path]:
     return {"archspec": ours, "dynamo": dynamo}
 
 
-def profile(files: dict[str, Path], runs: int, threads: int, out: Path) -> dict[str, tuple[collections.Counter, float]]:
-    """Per file: microseconds per run of each op type, and the median microseconds of a whole run."""
+def run_profiled(files: dict[str, Path], runs: int, threads: int, out: Path) -> dict[str, Any]:
+    """A session per file with onnxruntime's profiler on (its optimised graph written to
+    `out/<key>.ort.onnx`), each run `runs` times on one random input, in alternating order."""
     import onnxruntime as ort
 
     sessions = {}
@@ -45,13 +47,20 @@ def profile(files: dict[str, Path], runs: int, threads: int, out: Path) -> dict[
         opts = ort.SessionOptions()
         opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
         opts.enable_profiling, opts.profile_file_prefix = True, str(out / k)
-        opts.log_severity_level = 3
+        opts.optimized_model_filepath, opts.log_severity_level = str(out / f"{k}.ort.onnx"), 3
         sessions[k] = ort.InferenceSession(str(f), opts, providers=["CPUExecutionProvider"])
-    x = np.random.default_rng(0).standard_normal((1, 3, 224, 224)).astype(np.float32)
+    first = next(iter(sessions.values())).get_inputs()[0]
+    x = np.random.default_rng(0).standard_normal((1, *first.shape[1:])).astype(np.float32)
     order = list(sessions)
     for i in range(runs):
         for k in order[i % 2:] + order[:i % 2]:
             sessions[k].run(None, {sessions[k].get_inputs()[0].name: x})
+    return sessions
+
+
+def profile(files: dict[str, Path], runs: int, threads: int, out: Path) -> dict[str, tuple[collections.Counter, float]]:
+    """Per file: microseconds per run of each op type, and the median microseconds of a whole run."""
+    sessions = run_profiled(files, runs, threads, out)
     result = {}
     for k, s in sessions.items():
         events = json.loads(Path(s.end_profiling()).read_text())
