@@ -52,6 +52,21 @@ def test_optimizer_fields_must_fit_its_type(tmp_path):
     assert e.value.diagnostics[0].pos.line == 3
 
 
+def test_numbers_float32_cannot_hold_are_errors_at_their_lines(tmp_path):
+    """torch steps float32 weights by lr and weight_decay and draws jitter factors in float32: a
+    bigger number ended training in a RuntimeError traceback (found by tools/fuzz.py)."""
+    path = write(tmp_path / "r.yaml", "recipe: 1\nname: x\noptimizer: {lr: 1e308, weight_decay: 1e39}\n"
+                 "augment:\n  color_jitter: {brightness: 1e300}\n  scale: [0.5, 1e39]\n")
+    with pytest.raises(SpecError) as e:
+        load_recipe(path)
+    got = {(d.pos.line, d.message.split(": value error")[0]) for d in e.value.diagnostics}
+    assert got == {(3, "recipe: optimizer.lr"), (3, "recipe: optimizer.weight_decay"),
+                   (5, "recipe: augment.color_jitter.brightness"), (6, "recipe: augment.scale.range.1")}
+    assert all("at most 3.403e+38, float32's largest number" in d.message for d in e.value.diagnostics)
+    big = write(tmp_path / "ok.yaml", "recipe: 1\nname: x\noptimizer: {lr: 3.4e38}\n")
+    assert load_recipe(big).optimizer.lr == 3.4e38  # the largest float32 itself is allowed
+
+
 def test_augment_shorthands():
     a = Augment.model_validate({"rotation": 10, "hflip": True, "scale": [0.8, 1.2], "random_crop": None,
                                 "color_jitter": False})

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt, PrivateAttr, model_validator
+from pydantic import AfterValidator, Field, NonNegativeFloat, PositiveFloat, PositiveInt, PrivateAttr, model_validator
 
 from archspec.errors import Collector, Diagnostic, SpecError, did_you_mean
 from archspec.source import Pos, SDict
@@ -18,6 +18,19 @@ from archspec.spec import Strict, validate
 RECIPE_DIR = Path(__file__).resolve().parent.parent / "recipes"
 Unit = Annotated[float, Field(ge=0, le=1)]  # a fraction in [0, 1]
 Beta = Annotated[float, Field(ge=0, lt=1)]  # an Adam moment's decay
+FLOAT32_MAX = 3.4028234663852886e38
+
+
+def _float32(value: float) -> float:
+    """torch applies rates and augmentation factors to float32 tensors and refuses, mid-training,
+    a number float32 cannot hold: refuse it here, where the recipe line is known."""
+    if value > FLOAT32_MAX:
+        raise ValueError(f"at most {FLOAT32_MAX:.4g}, float32's largest number")
+    return value
+
+
+Positive32 = Annotated[float, Field(gt=0), AfterValidator(_float32)]
+NonNegative32 = Annotated[float, Field(ge=0), AfterValidator(_float32)]
 MAX_SEED = 2**63 - 1  # the largest seed numpy and torch both take
 MAX_EPOCHS = 100_000  # the same bounds as the command line's --epochs and --batch-size
 MAX_BATCH = 1 << 20
@@ -53,7 +66,7 @@ class ResizedCrop(Strict):
     """Crop a random area and aspect ratio, resized to the input size (Inception-style)."""
 
     scale: tuple[Annotated[float, Field(gt=0, le=1)], Annotated[float, Field(gt=0, le=1)]] = (0.08, 1.0)
-    ratio: tuple[PositiveFloat, PositiveFloat] = (3 / 4, 4 / 3)
+    ratio: tuple[Positive32, Positive32] = (3 / 4, 4 / 3)
 
     @model_validator(mode="after")
     def _ranges(self) -> ResizedCrop:
@@ -69,7 +82,7 @@ class Rotation(Strict):
 class Scale(Strict):
     """Zoom by a random factor about the centre (RandomAffine's scale)."""
 
-    range: tuple[PositiveFloat, PositiveFloat] = (0.9, 1.1)
+    range: tuple[Positive32, Positive32] = (0.9, 1.1)
 
     @model_validator(mode="after")
     def _ordered(self) -> Scale:
@@ -82,9 +95,9 @@ class HFlip(Strict):
 
 
 class ColorJitter(Strict):
-    brightness: NonNegativeFloat = 0.0
-    contrast: NonNegativeFloat = 0.0
-    saturation: NonNegativeFloat = 0.0  # needs 3 channels
+    brightness: NonNegative32 = 0.0
+    contrast: NonNegative32 = 0.0
+    saturation: NonNegative32 = 0.0  # needs 3 channels
     hue: float = Field(0.0, ge=0, le=0.5)  # needs 3 channels
 
 
@@ -128,12 +141,12 @@ class Normalize(Strict):
 
 class Optimizer(Strict):
     type: Literal["sgd", "adamw"] = "sgd"
-    lr: PositiveFloat = 0.1  # the peak rate, reached after warm-up
+    lr: Positive32 = 0.1  # the peak rate, reached after warm-up
     momentum: float = Field(0.9, ge=0, lt=1)  # sgd only
     nesterov: bool = False  # sgd only
     betas: tuple[Beta, Beta] = (0.9, 0.999)  # adamw only
-    eps: PositiveFloat = 1e-8  # adamw only
-    weight_decay: NonNegativeFloat = 0.0  # L2 for sgd, decoupled for adamw
+    eps: Positive32 = 1e-8  # adamw only
+    weight_decay: NonNegative32 = 0.0  # L2 for sgd, decoupled for adamw
 
     @model_validator(mode="after")
     def _fits_type(self) -> Optimizer:
@@ -154,7 +167,7 @@ class Schedule(Strict):
     warmup_start: float = Field(0.1, ge=0, le=1)  # the first step's rate, as a fraction of lr
     milestones: list[PositiveInt] = []  # step: epochs at which the rate is multiplied by gamma
     gamma: float = Field(0.1, gt=0, le=1)
-    min_lr: NonNegativeFloat = 0.0  # cosine: the rate at the end
+    min_lr: NonNegative32 = 0.0  # cosine: the rate at the end
 
     @model_validator(mode="after")
     def _milestones(self) -> Schedule:
