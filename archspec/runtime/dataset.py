@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from archspec.npz import NpzError, load_labelled
 from archspec.runtime.errors import InputError
 from archspec.spec import Preprocess
 
@@ -102,20 +103,12 @@ def digits(shape: tuple[int, ...], pre: Preprocess) -> Labelled:
 
 def npz(path: Path, shape: tuple[int, ...], pre: Preprocess) -> Labelled:
     try:
-        with np.load(path, allow_pickle=False) as f:
-            if "x" not in f.files or "y" not in f.files:
-                raise InputError(f"{path} must hold arrays x and y (has: {', '.join(f.files) or 'none'})")
-            x, y = f["x"], f["y"]
-            classes = [str(c) for c in f["classes"]] if "classes" in f.files else None
-    except (ValueError, OSError, EOFError) as e:
-        raise InputError(f"{path}: not a readable .npz file ({str(e)[:200]})") from None
-    if x.ndim == 3:
-        x = x[:, None]
-    elif x.ndim == 4 and x.shape[1] not in (1, 3) and x.shape[-1] in (1, 3):
-        x = x.transpose(0, 3, 1, 2)
-    if x.ndim != 4 or y.ndim != 1 or len(x) != len(y) or not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
-        raise InputError(f"{path}: x must be N images (N,H,W or N,C,H,W) and y N integer labels from 0; "
-                         f"got x {list(x.shape)}, y {list(y.shape)} {y.dtype}")
+        x, y, classes = load_labelled(path)
+    except NpzError as e:
+        raise InputError(str(e)) from None
+    if x.shape[1] != shape[0]:
+        raise InputError(f"'{path}' has {x.shape[1]}-channel images but the model takes {shape[0]} "
+                         f"(input {list(shape)})")
     xs = resize(x.astype(np.float32) * np.float32(pre.scale), (shape[1], shape[2]))
     names = classes or [str(i) for i in range(int(y.max()) + 1)]
     return Labelled(str(path), normalise(xs, pre), y.astype(np.int64), names)

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from archspec.model import Model
+from archspec.npz import NpzError, load_labelled
 from archspec.runtime.dataset import split  # torch-free: compile --calibrate holds out the same split
 from archspec.spec import Preprocess
 from archspec.train.recipe import Recipe
@@ -115,25 +116,12 @@ def digits(shape: tuple[int, ...]) -> TensorImages:
 def npz(path: Path, shape: tuple[int, ...], scale: float, recipe: Recipe, key: str) -> TensorImages:
     """Arrays `x` (N,H,W | N,C,H,W | N,H,W,C raw pixels, times the spec's preprocess.scale) and
     `y` (N integer labels from 0); optional `classes` (names)."""
-    with np.load(path, allow_pickle=False) as f:
-        missing = [k for k in ("x", "y") if k not in f.files]
-        if missing:
-            raise recipe.error(f"{path} lacks array{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
-                               f"(has: {', '.join(f.files) or 'none'})", "data", key,
-                               hint="save it with np.savez(path, x=images, y=labels)")
-        x, y = f["x"], f["y"]
-        classes = [str(c) for c in f["classes"]] if "classes" in f.files else None
-    if x.ndim == 3:
-        x = x[:, None]
-    elif x.ndim == 4 and x.shape[1] not in (1, 3) and x.shape[-1] in (1, 3):
-        x = x.transpose(0, 3, 1, 2)
-    if x.ndim != 4 or y.ndim != 1 or len(x) != len(y) or not np.issubdtype(y.dtype, np.integer):
-        raise recipe.error(f"{path}: x must be N images (N,H,W or N,C,H,W) and y N integer labels; "
-                           f"got x {list(x.shape)}, y {list(y.shape)} {y.dtype}", "data", key)
-    if len(y) and y.min() < 0:
-        raise recipe.error(f"{path}: labels must be 0 or more, found {int(y.min())}", "data", key)
+    try:
+        x, y, classes = load_labelled(path)
+    except NpzError as e:
+        raise recipe.error(str(e), "data", key) from None
     xt = torch.from_numpy(np.ascontiguousarray(x)).float() * scale
-    names = classes or [str(i) for i in range(int(y.max()) + 1 if len(y) else 0)]
+    names = classes or [str(i) for i in range(int(y.max()) + 1)]
     return TensorImages(str(path), fit_size(xt, shape[1:]), torch.from_numpy(y.astype(np.int64)), names)
 
 

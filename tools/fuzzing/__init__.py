@@ -31,6 +31,7 @@ def categories() -> dict[str, Generator]:
         "mutation": mutate.case,
         "spec_bombs": hostile.case,
         "weights": files.weights_case,
+        "datasets": files.dataset_case,
         "onnx": files.onnx_case,
         "inputs": files.input_case,
         "runs": files.run_case,

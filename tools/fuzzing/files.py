@@ -332,6 +332,48 @@ def tiny_data() -> bytes:
     return _npz({"x.npy": _npy(g.integers(0, 16, (40, 32, 32), dtype=np.uint8)), "y.npy": _npy(g.integers(0, 10, 40))})
 
 
+def dataset_case(r: random.Random) -> Case:
+    """A broken dataset: an .npz (x, y) or an ImageFolder, for `train --data` and for
+    `compile --quantize int8 --calibrate`."""
+    good = tiny_data()
+    g = np.random.default_rng(r.randrange(1 << 30))
+    kind = r.choice(["arrays", "arrays", "header", "bomb", "truncated", "flipped", "folder", "text"])
+    if kind == "arrays":
+        x = r.choice([_arrays(r), g.integers(0, 16, (40, 32, 32), dtype=np.uint8),
+                      np.full((40, 1, 32, 32), np.nan, np.float32), np.zeros((40, 7, 32, 32), np.float32),
+                      np.zeros((40, 2, 2), np.float32), np.zeros((0, 32, 32), np.uint8)])
+        y = r.choice([_arrays(r), g.integers(0, 10, 40), g.integers(-5, 5, 40), np.zeros(3, np.int64),
+                      np.full(40, 10**6), np.arange(40.0)])
+        members = {"x.npy": _npy(x), "y.npy": _npy(y)}
+        if r.random() < 0.3:
+            members["classes.npy"] = _npy(r.choice([_arrays(r), np.zeros((2, 5)), np.array(["a", "b"])]))
+        if r.random() < 0.2:
+            del members[r.choice(["x.npy", "y.npy"])]
+        files = {"d.npz": _npz(members)}
+    elif kind == "header":
+        shape = r.choice(["(1099511627776, 32, 32)", "(-1,)", "(40, 32, 32)", "(9**99,)"])
+        header = _npy_header(f"{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}") + bytes(64)
+        files = {"d.npz": _npz({"x.npy": header, "y.npy": _npy(np.zeros(40, np.int64))})}
+    elif kind == "bomb":
+        header = _npy_header("{'descr': '<f4', 'fortran_order': False, 'shape': (1073741824, 1, 1), }")
+        files = {"d.npz": _npz({"x.npy": header + bytes(1 << 24), "y.npy": _npy(np.zeros(4, np.int64))})}
+    elif kind == "truncated":
+        files = {"d.npz": good[: r.randrange(len(good))]}
+    elif kind == "flipped":
+        files = {"d.npz": _flip(r, good)}
+    elif kind == "folder":
+        body = r.choice([_png(8, 8), _png(8, 8)[:30], b"", b"GIF89a", _png(65535, 65535)])
+        files = {"d/a/1.png": _png(8, 8), f"d/{r.choice(['a', 'b'])}/2.png": body}
+        if r.random() < 0.3:
+            files["d/c.png"] = _png(8, 8)  # a file where a class folder goes
+    else:
+        files = {"d.npz": r.choice([b"", b"x,y\n1,2\n", b"PK\x03\x04" + bytes(30)])}
+    data = "d" if kind == "folder" else "d.npz"
+    argv = r.choice([["train", "lenet5", "--data", data, "--epochs", "1", "--out", "run", "-q"],
+                     ["compile", "lenet5", "--quantize", "int8", "--calibrate", data, "-o", "q.onnx"]])
+    return Case(f"{kind} {argv[0]}", argv, files)
+
+
 RECIPE_BAD = [
     "batch_size: 0",
     "batch_size: 1000000000",
