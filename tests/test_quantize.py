@@ -76,6 +76,31 @@ def test_an_image_folder_with_train_and_val_is_that_split(tmp_path: Path):
     np.testing.assert_allclose(held.x[1], 40 / 255, atol=1e-6)
 
 
+def test_an_image_folder_reads_only_the_images_it_calibrates_and_scores_on(tmp_path: Path, monkeypatch, capsys):
+    """ImageNet's 50,000 validation images at 224x224 are 30 GB of float32: calibrating on such a
+    folder reads the --calibration-samples and --eval-samples it uses, not the whole folder."""
+    from PIL import Image
+
+    from archspec.runtime import preprocess
+
+    for c in range(10):
+        (tmp_path / "data" / str(c)).mkdir(parents=True)
+        for i in range(6):
+            Image.fromarray(np.full((8, 8), 20 * i + c, np.uint8)).save(tmp_path / "data" / str(c) / f"{i}.png")
+    read = []
+    real = preprocess.load_image
+    monkeypatch.setattr(preprocess, "load_image", lambda f, *a: read.append(f) or real(f, *a))
+    argv = ["compile", "lenet5", "--quantize", "int8", "--calibrate", str(tmp_path / "data"), "--min-agreement", "0",
+            "--calibration-samples", "5", "--eval-samples", "4", "-o", str(tmp_path / "q.onnx")]
+    assert main(argv) == 0
+    assert "held-out: 4 samples of" in capsys.readouterr().out
+    assert len(read) == 5 + 4 and len(set(read)) == 9  # of 60, each read once
+    # a broken image among those chosen is reported before any quantising; one not chosen is never read
+    chosen = sorted(set(read))[0]
+    chosen.write_bytes(b"broken")
+    assert main(argv) == 1 and f"{chosen}: not an image Pillow can read" in capsys.readouterr().err
+
+
 def test_the_held_out_split_is_the_training_one():
     from archspec.train import data
 

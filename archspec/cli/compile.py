@@ -153,7 +153,9 @@ def quantize(args: argparse.Namespace, model: Any, compiled: Any, out: str) -> i
 
 def read_calibration(args: argparse.Namespace, model: Any) -> tuple[Any, Any]:
     """(calibration part, held-out part) of --calibrate, read at the spec's input with its
-    preprocessing; (None, None) without it. The held-out part is cut to --eval-samples."""
+    preprocessing; (None, None) without it. They are cut to --calibration-samples and
+    --eval-samples before any image is read (an ImageFolder is read file by file), and read here,
+    so that a broken image is reported before any quantising."""
     from archspec.runtime.dataset import train_and_held_out
     from archspec.runtime.errors import InputError
     from archspec.runtime.quantize import pick
@@ -164,4 +166,4 @@ def read_calibration(args: argparse.Namespace, model: Any) -> tuple[Any, Any]:
     classes = math.prod(model.graph.nodes[model.graph.outputs[0].node].shape)  # as training counts them
     if len(train.classes) != classes:
         raise InputError(f"{args.calibrate} has {len(train.classes)} classes but {model.name} outputs {classes}")
-    return train, pick(held, args.eval_samples)
+    return pick(train, args.calibration_samples).loaded(), pick(held, args.eval_samples).loaded()

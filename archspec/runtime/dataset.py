@@ -17,7 +17,8 @@ arrays. The held-out split is `split` below, which the training loaders use too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,15 +32,34 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tif
 
 @dataclass
 class Labelled:
-    """Samples `x` [N, C, H, W] float32 (normalised as the model's input) and labels `y` [N]."""
+    """Samples `x` [N, C, H, W] float32 (normalised as the model's input) and labels `y` [N].
+
+    An ImageFolder's samples are its files, read when `x` is first asked for: a subset (the
+    calibration samples, the held-out ones) reads only its own images, never the whole folder."""
 
     name: str
-    x: np.ndarray
+    images: np.ndarray | None
     y: np.ndarray
     classes: list[str]
+    files: list[Path] = field(default_factory=list)  # when `images` is None: one per sample
+    read: Callable[[Path], np.ndarray] | None = None  # one file, as the model's input
+
+    @property
+    def x(self) -> np.ndarray:
+        if self.images is None:
+            assert self.read is not None
+            self.images = np.stack([self.read(f) for f in self.files])
+        return self.images
+
+    def loaded(self) -> Labelled:
+        """This set, its images read."""
+        self.images = self.x
+        return self
 
     def subset(self, indices: np.ndarray) -> Labelled:
-        return Labelled(self.name, self.x[indices], self.y[indices], self.classes)
+        if self.images is None:
+            return Labelled(self.name, None, self.y[indices], self.classes, [self.files[i] for i in indices], self.read)
+        return Labelled(self.name, self.images[indices], self.y[indices], self.classes)
 
 
 def split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -125,8 +145,8 @@ def folder(root: Path, shape: tuple[int, ...], pre: Preprocess) -> Labelled:
         raise InputError(f"{root}: no images in class subfolders (ImageFolder layout: {root}/CLASS/IMAGE)")
     pre = pre.model_copy(update={"channels": "gray"} if shape[0] == 1 else
                          {"channels": "rgb"} if pre.channels == "gray" else {})
-    x = np.stack([load_image(f, pre, shape) for f, _ in files])
-    return Labelled(str(root), x, np.array([k for _, k in files], np.int64), classes)
+    return Labelled(str(root), None, np.array([k for _, k in files], np.int64), classes,
+                    [f for f, _ in files], lambda f: load_image(f, pre, shape))
 
 
 def open_labelled(source: str, shape: tuple[int, ...], pre: Preprocess | None) -> Labelled:
