@@ -1,6 +1,7 @@
 """A .npy header read before its data: what an array declares, so a crafted file (a huge shape, a
 header that is not a literal, more bytes declared than the file holds) is refused before anything
-is allocated. Used for `.npy` inputs and for the members of `.npz` weights."""
+is allocated. Used for `.npy` inputs and for the members of every `.npz` (archspec.npz: weights,
+training and calibration data)."""
 
 from __future__ import annotations
 

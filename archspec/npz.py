@@ -55,9 +55,10 @@ def _check_members(path: Path) -> None:
                 raise NpzError(f"'{path}': '{m.filename}': {e}") from None
 
 
-def load_labelled(path: Path) -> tuple[np.ndarray, np.ndarray, list[str] | None]:
+def load_labelled(path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """A dataset archive: `x` images as N,C,H,W (N,H,W and N,H,W,C are turned so), `y` their N
-    integer labels from 0, and the class names of an optional `classes` array."""
+    integer labels from 0, and the class names: an optional `classes` array's, else the labels
+    0 to the largest."""
     arrays = load_npz(path)
     missing = [k for k in ("x", "y") if k not in arrays]
     if missing:
@@ -80,4 +81,4 @@ def load_labelled(path: Path) -> tuple[np.ndarray, np.ndarray, list[str] | None]
     names = arrays.get("classes")
     if names is not None and names.ndim != 1:
         raise NpzError(f"'{path}': classes must be a list of names, got an array of shape {list(names.shape)}")
-    return x, y, None if names is None else [str(c) for c in names]
+    return x, y, [str(c) for c in names] if names is not None else [str(i) for i in range(int(y.max()) + 1)]

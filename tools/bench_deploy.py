@@ -33,9 +33,10 @@ import numpy as np
 INT8_GOAL, FASTEST_GOAL, POINTS_GOAL = 0.3, 0.25, 0.5
 
 
-def quantized_files(spec: str, folder: Path, weights: str | None = None, samples: int = 64) -> list[Path]:
-    """The spec's FP32 file and its INT8 files for onnxruntime and for OpenVINO (NNCF), calibrated
-    on the digits at the spec's input."""
+def quantized_files(spec: str, folder: Path, weights: str | None = None, samples: int = 64,
+                    targets: tuple[str, ...] | None = None) -> list[Path]:
+    """The spec's FP32 file and its INT8 file for each target (default all: onnxruntime, and
+    OpenVINO through NNCF), calibrated on the digits at the spec's input."""
     import archspec
     from archspec.runtime import dataset, quantize
     from archspec.weights import load_weights
@@ -45,7 +46,7 @@ def quantized_files(spec: str, folder: Path, weights: str | None = None, samples
     model.save_onnx(fp32, weights=load_weights(weights) if weights else None)
     train, _ = dataset.train_and_held_out("digits", model.input_shape, model.spec.preprocess)
     files = [fp32]
-    for target in quantize.TARGETS:
+    for target in targets or quantize.TARGETS:
         files.append(folder / f"{spec}.int8-{target}.onnx")
         opts = quantize.Options("int8", calibration_samples=samples, min_agreement=0.0, target=target)
         quantize.quantize_file(fp32, files[-1], opts, train, None)

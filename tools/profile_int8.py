@@ -21,23 +21,10 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from bench_deploy import INT8_GOAL
+from bench_deploy import INT8_GOAL, quantized_files
 from profile_kernels import run_profiled
 
 CONVS = {"fp32": "Conv", "int8": "QLinearConv"}
-
-
-def make_files(spec: str, folder: Path) -> dict[str, Path]:
-    import archspec
-    from archspec.runtime import dataset, quantize
-
-    model = archspec.load(spec)
-    files = {"fp32": folder / "fp32.onnx", "int8": folder / "int8.onnx"}
-    model.save_onnx(files["fp32"])
-    train, _ = dataset.train_and_held_out("digits", model.input_shape, model.spec.preprocess)
-    opts = quantize.Options("int8", calibration_samples=64, min_agreement=0.0)
-    quantize.quantize_file(files["fp32"], files["int8"], opts, train, None)
-    return files
 
 
 def profile(files: dict[str, Path], runs: int, folder: Path) -> dict[str, list[tuple[str, str, float]]]:
@@ -104,7 +91,8 @@ def main() -> None:
     print(f"`python tools/profile_int8.py --spec {args.spec} --runs {args.runs}`\n")
     with tempfile.TemporaryDirectory() as d:
         folder = Path(d)
-        print(report(args.spec, profile(make_files(args.spec, folder), args.runs, folder)))
+        fp32, int8 = quantized_files(args.spec, folder, targets=("onnxruntime",))
+        print(report(args.spec, profile({"fp32": fp32, "int8": int8}, args.runs, folder)))
 
 
 if __name__ == "__main__":

@@ -52,8 +52,8 @@ class Labelled:
         return self.images
 
     def loaded(self) -> Labelled:
-        """This set, its images read."""
-        self.images = self.x
+        """This set, its images read (`x` keeps them)."""
+        _ = self.x
         return self
 
     def subset(self, indices: np.ndarray) -> Labelled:
@@ -130,8 +130,7 @@ def npz(path: Path, shape: tuple[int, ...], pre: Preprocess) -> Labelled:
         raise InputError(f"'{path}' has {x.shape[1]}-channel images but the model takes {shape[0]} "
                          f"(input {list(shape)})")
     xs = resize(x.astype(np.float32) * np.float32(pre.scale), (shape[1], shape[2]))
-    names = classes or [str(i) for i in range(int(y.max()) + 1)]
-    return Labelled(str(path), normalise(xs, pre), y.astype(np.int64), names)
+    return Labelled(str(path), normalise(xs, pre), y.astype(np.int64), classes)
 
 
 def folder(root: Path, shape: tuple[int, ...], pre: Preprocess) -> Labelled:

@@ -121,8 +121,7 @@ def npz(path: Path, shape: tuple[int, ...], scale: float, recipe: Recipe, key: s
     except NpzError as e:
         raise recipe.error(str(e), "data", key) from None
     xt = torch.from_numpy(np.ascontiguousarray(x)).float() * scale
-    names = classes or [str(i) for i in range(int(y.max()) + 1)]
-    return TensorImages(str(path), fit_size(xt, shape[1:]), torch.from_numpy(y.astype(np.int64)), names)
+    return TensorImages(str(path), fit_size(xt, shape[1:]), torch.from_numpy(y.astype(np.int64)), classes)
 
 
 def open_source(source: str, model: Model, recipe: Recipe, key: str) -> Images:
